@@ -1,0 +1,62 @@
+"""The ``paperboy`` command line. Thin: each command loads config, builds resources, calls one
+function and prints a summary. Only the CLI (and the scheduler) read the clock.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from pipeline import __version__
+from pipeline.cli.common import App
+from pipeline.cli.ingest_cmds import ingest, papers
+from pipeline.cli.setup_cmds import config_cmd, init
+from pipeline.errors import PipelineError
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="paperboy")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="PAPERBOY_CONFIG",
+    help="Config file (TOML). Default: $PAPERBOY_CONFIG, else the embedded defaults.",
+)
+@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+@click.pass_context
+def cli(ctx: click.Context, config_path: Path | None, verbose: int) -> None:
+    """paperboy: daily research-paper digests to per-topic feeds and email digests.
+
+    Ingests digest pages, diffs them against the store (new vs recurring papers),
+    assigns topics, renders RSS/Atom feeds and email digests, and delivers them.
+    """
+    level = logging.WARNING - 10 * min(verbose, 2)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    ctx.obj = App(config_path=config_path)
+
+
+cli.add_command(init)
+cli.add_command(config_cmd)
+cli.add_command(ingest)
+cli.add_command(papers)
+
+
+def main() -> None:
+    """Console-script entry point: run the CLI, mapping paperboy errors to ``Error: ...``."""
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except PipelineError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(1)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)

@@ -1,0 +1,119 @@
+"""``paperboy ingest`` and ``paperboy papers``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date
+from pathlib import Path
+
+import click
+
+from pipeline.cli.common import App, parse_date, pass_app
+from pipeline.db import read_session
+from pipeline.ingest import DEFAULT_SOURCE, ingest_files
+from pipeline.records import Failure, PageReport
+from pipeline.store import select_papers
+
+
+def _page_line(report: PageReport) -> str:
+    note = " (unchanged)" if report.unchanged else ""
+    return (
+        f"{report.origin}: {report.listing_date} papers {report.papers}, "
+        f"new {report.new}, recurring {report.recurring}{note}"
+    )
+
+
+@click.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--date",
+    "listing_date",
+    callback=parse_date,
+    metavar="YYYY-MM-DD",
+    help="Listing date of the pages (default: header date, year inferred as the latest "
+    "such date not after today).",
+)
+@click.option("--source", default=DEFAULT_SOURCE, show_default=True, help="Source name to record.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of lines.")
+@pass_app
+def ingest(
+    app: App, paths: tuple[Path, ...], listing_date: date | None, source: str, as_json: bool
+) -> None:
+    """Ingest saved digest pages (files or folders) and report new/recurring papers per page.
+
+    Bad pages are reported (one line each, on stderr) and skipped; the others are ingested.
+    Exits 1 if any page failed.
+    """
+
+    def on_failure(failure: Failure) -> None:
+        click.echo(f"Error: {failure.origin}: {failure.message}", err=True)
+
+    report = ingest_files(
+        paths,
+        engine=app.engine(),
+        now=app.now(),
+        listing_date=listing_date,
+        source=source,
+        max_bytes=app.config.ingest.max_page_bytes,
+        on_page=None if as_json else lambda r: click.echo(_page_line(r)),
+        on_failure=None if as_json else on_failure,
+    )
+    if as_json:
+        payload = {
+            "pages": [page.as_dict() for page in report.pages],
+            "errors": [failure.as_dict() for failure in report.failures],
+        }
+        click.echo(json.dumps(payload, indent=2))
+    else:
+        total = sum(page.new for page in report.pages)
+        click.echo(
+            f"{len(report.pages)} page(s) ingested, {total} new paper(s), "
+            f"{len(report.failures)} error(s)"
+        )
+    if not report.ok:
+        sys.exit(1)
+
+
+@click.command()
+@click.option("--new-on", callback=parse_date, metavar="YYYY-MM-DD", help="First seen that day.")
+@click.option(
+    "--recurring-on", callback=parse_date, metavar="YYYY-MM-DD", help="Seen that day and before."
+)
+@click.option("--search", metavar="TEXT", help="Title or abstract contains TEXT (any case).")
+@click.option("--limit", type=click.IntRange(min=1), help="Show at most this many.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON lines instead of a table.")
+@pass_app
+def papers(
+    app: App,
+    new_on: date | None,
+    recurring_on: date | None,
+    search: str | None,
+    limit: int | None,
+    as_json: bool,
+) -> None:
+    """List papers in the store, newest first (optionally filtered)."""
+    with read_session(app.engine()) as session:
+        found = select_papers(
+            session=session, new_on=new_on, recurring_on=recurring_on, search=search, limit=limit
+        )
+    for paper in found:
+        if as_json:
+            click.echo(
+                json.dumps(
+                    {
+                        "key": paper.key,
+                        "title": paper.title,
+                        "arxiv_id": paper.arxiv_id,
+                        "first_seen": paper.first_seen.isoformat(),
+                        "last_seen": paper.last_seen.isoformat(),
+                        "times_seen": paper.times_seen,
+                        "links": list(paper.links),
+                    },
+                    ensure_ascii=False,
+                )
+            )
+        else:
+            click.echo(f"{paper.first_seen}  x{paper.times_seen}  {paper.title}")
+    if not as_json:
+        click.echo(f"{len(found)} paper(s)", err=True)

@@ -1,0 +1,38 @@
+"""``paperboy init`` and ``paperboy config``."""
+
+from __future__ import annotations
+
+import click
+
+from pipeline.cli.common import App, pass_app
+from pipeline.config import describe_settings
+from pipeline.db import redact_url
+
+
+@click.command()
+@pass_app
+def init(app: App) -> None:
+    """Create the store (tables) and the output folder. Safe to run again."""
+    app.engine()
+    app.config.output_dir.mkdir(parents=True, exist_ok=True)
+    click.echo(f"store ready: {redact_url(app.config.database_url)}")
+    click.echo(f"output folder: {app.config.output_dir}")
+
+
+@click.command("config")
+@click.option("--defaults", is_flag=True, help="List every setting with its default and help.")
+@pass_app
+def config_cmd(app: App, defaults: bool) -> None:
+    """Show the effective configuration (or, with --defaults, every setting documented)."""
+    if defaults:
+        for key, default, text in describe_settings():
+            click.echo(f"{key} = {default!r}\n    {text}")
+        return
+    cfg = app.config
+    click.echo(f"config file: {cfg.path or '(embedded defaults)'}")
+    click.echo(f"database: {redact_url(cfg.database_url)}")
+    click.echo(f"output folder: {cfg.output_dir}")
+    for source in cfg.sources:
+        state = "" if source.enabled else " (disabled)"
+        where = f" {source.path}" if source.path else ""
+        click.echo(f"source {source.name}: {source.kind}{where}{state}")

@@ -1,0 +1,259 @@
+"""Configuration: TOML files and PAPERBOY_* environment -> one frozen :class:`Config`.
+
+I/O edge (reads the config file and the environment once, in :func:`load_config`); the result
+is passed down explicitly. Defaults and help live next to each field (``_help``), which is also
+what ``paperboy config`` prints. Relative paths resolve against the config file's folder, or the
+current folder when running on the embedded defaults. Secrets (SMTP password) come only from the
+environment.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pipeline.errors import ConfigError
+
+CONFIG_ENV = "PAPERBOY_CONFIG"
+# Environment overrides for deployment: variable -> (section, key).
+ENV_OVERRIDES: Mapping[str, tuple[str, str]] = {
+    "PAPERBOY_DATABASE_URL": ("store", "database_url"),
+    "PAPERBOY_OUTPUT_DIR": ("output", "dir"),
+    "PAPERBOY_SITE_URL": ("output", "site_url"),
+    "PAPERBOY_SMTP_URL": ("email", "smtp_url"),
+    "PAPERBOY_HF_BASE_URL": ("http", "hf_base_url"),
+}
+SOURCE_KINDS = ("files", "hf-api", "hf-html")
+
+
+def _help(default: Any, text: str) -> Any:
+    return field(default=default, metadata={"help": text})
+
+
+@dataclass(frozen=True)
+class StoreConfig:
+    database_url: str = _help(
+        "sqlite:///data/paperboy.db",
+        "SQLAlchemy URL; sqlite:///relative/path.db or postgresql+psycopg://user@host/db",
+    )
+
+
+@dataclass(frozen=True)
+class OutputConfig:
+    dir: Path = _help(Path("out"), "folder for feeds/, outbox/ and other outputs")
+    site_url: str = _help("", "public URL where the output folder is served (links, feeds)")
+    title: str = _help("paperboy", "name shown in feed titles and emails")
+    feed_item_limit: int = _help(100, "most recent papers per feed")
+
+
+@dataclass(frozen=True)
+class IngestConfig:
+    max_page_bytes: int = _help(20_000_000, "pages larger than this are refused")
+    catch_up_max_days: int = _help(14, "most days `paperboy run` fetches to catch up")
+
+
+@dataclass(frozen=True)
+class HttpConfig:
+    hf_base_url: str = _help("https://huggingface.co", "base URL of the Hugging Face site/API")
+    timeout: float = _help(30.0, "per-operation timeout, seconds")
+    deadline: float = _help(120.0, "total time budget per fetch, seconds")
+    max_response_bytes: int = _help(20_000_000, "responses larger than this are refused")
+    retries: int = _help(3, "retries on 408/429/5xx and connection errors")
+
+
+@dataclass(frozen=True)
+class EmailConfig:
+    smtp_url: str = _help("", "smtp://user@host:587?starttls=true; empty: write .eml to outbox/")
+    sender: str = _help("paperboy <paperboy@localhost>", "From: header of digests")
+    send_empty: bool = _help(False, "send a digest even when an edition has no papers for it")
+
+
+@dataclass(frozen=True)
+class ScheduleConfig:
+    cron: str = _help("30 7 * * *", "crontab line for `paperboy schedule` (outside 00-04 local)")
+    timezone: str = _help("UTC", "IANA time zone of the cron line")
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    name: str
+    kind: str  # one of SOURCE_KINDS
+    path: Path | None = None  # for kind "files"
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything paperboy reads from config files and the environment."""
+
+    base_dir: Path
+    path: Path | None  # the main config file, or None for the embedded defaults
+    store: StoreConfig = StoreConfig()
+    output: OutputConfig = OutputConfig()
+    ingest: IngestConfig = IngestConfig()
+    http: HttpConfig = HttpConfig()
+    email: EmailConfig = EmailConfig()
+    schedule: ScheduleConfig = ScheduleConfig()
+    sources: tuple[SourceConfig, ...] = ()
+    topics_file: Path | None = None  # None: the shipped default topics
+
+    @property
+    def database_url(self) -> str:
+        """The store URL with a relative SQLite path made absolute."""
+        return resolve_database_url(self.store.database_url, self.base_dir)
+
+    @property
+    def output_dir(self) -> Path:
+        """The output folder, absolute."""
+        return self.base_dir / self.output.dir
+
+
+_SECTIONS: Mapping[str, type[Any]] = {
+    "store": StoreConfig,
+    "output": OutputConfig,
+    "ingest": IngestConfig,
+    "http": HttpConfig,
+    "email": EmailConfig,
+    "schedule": ScheduleConfig,
+}
+_TYPES: Mapping[str, type[Any]] = {"str": str, "int": int, "float": float, "bool": bool}
+
+
+def resolve_database_url(url: str, base_dir: Path) -> str:
+    """Make a relative ``sqlite:///path`` absolute against ``base_dir``."""
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and url != "sqlite://" and not url.startswith(prefix + "/"):
+        rest = url[len(prefix) :]
+        if rest and rest != ":memory:":
+            return prefix + str((base_dir / rest).resolve())
+    return url
+
+
+def _coerce(value: Any, annotation: str, *, path: str, key: str) -> Any:
+    if annotation == "Path":
+        if not isinstance(value, str):
+            raise ConfigError(f"expected a path string, got {value!r}", path=path, key=key)
+        return Path(value)
+    wanted = _TYPES[annotation]
+    if wanted is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if wanted is int and isinstance(value, bool):
+        raise ConfigError(f"expected an integer, got {value!r}", path=path, key=key)
+    if not isinstance(value, wanted):
+        raise ConfigError(f"expected {annotation}, got {value!r}", path=path, key=key)
+    return value
+
+
+def _section(cls: type[Any], table: Mapping[str, Any], *, path: str, name: str) -> Any:
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    values = {}
+    for key, value in table.items():
+        if key not in fields:
+            known = ", ".join(sorted(fields))
+            raise ConfigError(f"unknown key (known: {known})", path=path, key=f"{name}.{key}")
+        annotation = str(fields[key].type)
+        values[key] = _coerce(value, annotation, path=path, key=f"{name}.{key}")
+    return cls(**values)
+
+
+def _sources(items: Any, *, path: str) -> tuple[SourceConfig, ...]:
+    if not isinstance(items, list):
+        raise ConfigError("expected [[sources]] tables", path=path, key="sources")
+    sources = []
+    for index, item in enumerate(items):
+        key = f"sources[{index}]"
+        if not isinstance(item, dict):
+            raise ConfigError("expected a table", path=path, key=key)
+        unknown = set(item) - {"name", "kind", "path", "enabled"}
+        if unknown:
+            raise ConfigError(f"unknown keys {sorted(unknown)}", path=path, key=key)
+        kind = item.get("kind")
+        if kind not in SOURCE_KINDS:
+            raise ConfigError(
+                f"kind must be one of {SOURCE_KINDS}, got {kind!r}", path=path, key=key
+            )
+        name = item.get("name", kind)
+        if kind == "files" and "path" not in item:
+            raise ConfigError("a files source needs a path", path=path, key=key)
+        folder = _coerce(item["path"], "Path", path=path, key=key) if "path" in item else None
+        enabled = _coerce(item.get("enabled", True), "bool", path=path, key=f"{key}.enabled")
+        sources.append(SourceConfig(name=str(name), kind=kind, path=folder, enabled=enabled))
+    names = [s.name for s in sources]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"source names must be unique, got {names}", path=path, key="sources")
+    return tuple(sources)
+
+
+def config_from_mapping(
+    data: Mapping[str, Any],
+    *,
+    base_dir: Path,
+    path: Path | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Config:
+    """Build a :class:`Config` from parsed TOML plus environment overrides. Pure."""
+    where = str(path) if path else "<defaults>"
+    tables: dict[str, dict[str, Any]] = {}
+    for name, value in data.items():
+        if name in _SECTIONS:
+            if not isinstance(value, dict):
+                raise ConfigError("expected a table", path=where, key=name)
+            tables[name] = dict(value)
+        elif name not in ("sources", "topics_file"):
+            known = ", ".join([*_SECTIONS, "sources", "topics_file"])
+            raise ConfigError(f"unknown section (known: {known})", path=where, key=name)
+    for variable, (section, key) in ENV_OVERRIDES.items():
+        if env and env.get(variable):
+            tables.setdefault(section, {})[key] = env[variable]
+    sections = {
+        name: _section(cls, tables.get(name, {}), path=where, name=name)
+        for name, cls in _SECTIONS.items()
+    }
+    sources = _sources(data.get("sources", []), path=where)
+    sources = tuple(
+        dataclasses.replace(s, path=base_dir / s.path) if s.path is not None else s for s in sources
+    )
+    topics = data.get("topics_file")
+    if topics is not None and not isinstance(topics, str):
+        raise ConfigError("expected a path string", path=where, key="topics_file")
+    return Config(
+        base_dir=base_dir,
+        path=path,
+        sources=sources,
+        topics_file=base_dir / topics if topics else None,
+        **sections,
+    )
+
+
+def load_config(
+    path: Path | None = None, *, env: Mapping[str, str] | None = None, cwd: Path | None = None
+) -> Config:
+    """Load ``path`` (or ``$PAPERBOY_CONFIG``), else the embedded defaults rooted at ``cwd``."""
+    env = os.environ if env is None else env
+    if path is None and env.get(CONFIG_ENV):
+        path = Path(env[CONFIG_ENV])
+    if path is None:
+        return config_from_mapping({}, base_dir=(cwd or Path.cwd()).resolve(), env=env)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError("config file not found", path=str(path)) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config file: {exc}", path=str(path)) from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"invalid TOML: {exc}", path=str(path)) from exc
+    return config_from_mapping(data, base_dir=path.resolve().parent, path=path, env=env)
+
+
+def describe_settings() -> list[tuple[str, object, str]]:
+    """(section.key, default, help) for every setting, for docs and ``paperboy config``."""
+    rows = []
+    for name, cls in _SECTIONS.items():
+        for f in dataclasses.fields(cls):
+            rows.append((f"{name}.{f.name}", f.default, str(f.metadata.get("help", ""))))
+    return rows

@@ -1,0 +1,99 @@
+"""Paper identity and text hygiene. Pure; no I/O.
+
+A paper's key is ``arxiv:<id>`` when a page gives its arXiv id, else ``title:<folded title>``.
+Once stored, a key never changes (feed GUIDs derive from it); a paper first seen by title and
+later by arXiv id keeps its title key and gains the arXiv id (see :mod:`pipeline.store`).
+Rules follow shared/HF_FORMATS.md section 5.2.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# C0/C1 controls (except TAB, LF, CR), DEL, lone surrogates and non-characters: XML 1.0
+# forbids them and feedgen raises on them (RELIABILITY.md 1.3), so they go at ingest.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+_SPACES = re.compile(r"\s+")
+# Punctuation between two word characters joins them ("Multi-Head" == "MultiHead",
+# "LLM's" == "LLMs"); any other run of non-word characters is a word break.
+_JOINER = re.compile(r"(?<=\w)[^\w\s]+(?=\w)")
+_NON_WORD = re.compile(r"[\W_]+")
+
+_NEW_ID = re.compile(r"^(?P<yymm>\d{4})\.(?P<num>\d{4,5})(?:v(?P<version>[1-9]\d*))?$")
+_OLD_ID = re.compile(
+    r"^(?P<archive>[a-z]+(?:-[a-z]{2,})?)(?:\.[A-Za-z-]{2,})?/(?P<num>\d{7})(?:v[1-9]\d*)?$"
+)
+_ID_PREFIX = re.compile(r"^(?:arxiv:|oai:arxiv\.org:)", re.IGNORECASE)
+_ID_IN_URL = re.compile(
+    r"^https?://(?:www\.|export\.)?(?:arxiv\.org/(?:abs|pdf)|huggingface\.co/papers)/"
+    r"(?P<id>[^?#]+?)(?:\.pdf)?/?(?:[?#].*)?$",
+    re.IGNORECASE,
+)
+# URLs in running text. Trailing sentence punctuation is not part of the link.
+_URL = re.compile(r"https?://[^\s<>\"'`{}|\\^]+", re.IGNORECASE)
+_URL_TRAILER = ".,;:!?)]}'\""
+
+
+def clean_text(text: str) -> str:
+    """Drop control characters and fold every whitespace run (incl. arXiv wraps) to one space."""
+    return _SPACES.sub(" ", _CONTROL.sub("", text)).strip()
+
+
+def fold_title(title: str) -> str:
+    """Fold a title for identity: NFKC, casefold, punctuation and whitespace folded."""
+    text = unicodedata.normalize("NFKC", clean_text(title)).casefold()
+    text = _JOINER.sub("", text)
+    return _NON_WORD.sub(" ", text).strip()
+
+
+def title_key(title: str) -> str:
+    """The identity key of a paper known only by its title."""
+    folded = fold_title(title)
+    if not folded:
+        raise ValueError(f"title {title!r} has no letters or digits")
+    return f"title:{folded}"
+
+
+def arxiv_key(arxiv_id: str) -> str:
+    """The identity key of a paper with an arXiv id (already normalised)."""
+    return f"arxiv:{arxiv_id}"
+
+
+def normalize_arxiv_id(raw: str) -> str | None:
+    """Return the bare, unversioned arXiv id in ``raw`` (an id or an abs/pdf/HF URL), else None.
+
+    Ids stay strings end to end: ``2503.02130`` must never pass through a float.
+    """
+    text = raw.strip()
+    match = _ID_IN_URL.match(text)
+    if match:
+        text = match.group("id")
+    text = _ID_PREFIX.sub("", text)
+    new = _NEW_ID.match(text)
+    if new:
+        yymm, num = new.group("yymm"), new.group("num")
+        month = int(yymm[2:])
+        if not 1 <= month <= 12:
+            return None
+        # 4-digit sequence numbers until 1412, 5 digits from 1501 (arXiv identifier rules).
+        if (len(num) == 4) != (int(yymm) <= 1412):
+            return None
+        return f"{yymm}.{num}"
+    old = _OLD_ID.match(text)
+    if old:
+        return f"{old.group('archive').lower()}/{old.group('num')}"
+    return None
+
+
+def extract_links(text: str) -> tuple[str, ...]:
+    """HTTP(S) links in running text, in order of appearance, without duplicates."""
+    seen: dict[str, None] = {}
+    for match in _URL.finditer(text):
+        url = match.group(0).rstrip(_URL_TRAILER)
+        # keep a closing parenthesis that belongs to the URL: "…/Foo_(bar)"
+        if url.count("(") > url.count(")") and match.group(0)[len(url) :].startswith(")"):
+            url += ")"
+        if "." in url.split("//", 1)[1]:
+            seen.setdefault(url, None)
+    return tuple(seen)

@@ -1,0 +1,114 @@
+"""Frozen records that cross stages (parse -> diff -> store -> topics -> render -> deliver).
+
+Pure data; no I/O. SQLModel tables stay inside :mod:`pipeline.store`, whose query functions
+return these records, so renderers never touch a database session.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedPaper:
+    """One paper as a page lists it (before identity is resolved against the store)."""
+
+    title: str
+    abstract: str
+    rank: int  # 1-based position on the page
+    arxiv_id: str | None = None  # bare, unversioned, e.g. "2309.17453"; None for text pages
+    links: tuple[str, ...] = ()  # code/project links found in the abstract or given by the source
+    authors: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()
+    upvotes: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One digest page: a listing date and its papers, from one source."""
+
+    source: str  # logical source name ("saved-pages", "hf-api", ...): part of the digest identity
+    origin: str  # where the bytes came from (a file path or a URL), for messages
+    listing_date: date
+    papers: tuple[ParsedPaper, ...]
+    content_hash: str  # sha256 of the normalised content, to notice changed re-fetches
+
+
+@dataclass(frozen=True, slots=True)
+class Changes:
+    """What a page changes, by paper key: first seen on this date, or seen earlier."""
+
+    new: tuple[str, ...]
+    recurring: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PageReport:
+    """What ingesting one page did."""
+
+    source: str
+    origin: str
+    listing_date: date
+    papers: int
+    new: int
+    recurring: int
+    unchanged: bool = False  # the same content had been ingested before
+
+    def as_dict(self) -> dict[str, object]:
+        """JSON-ready form used by ``paperboy ingest --json``."""
+        return {
+            "source": self.origin,
+            "name": self.source,
+            "date": self.listing_date.isoformat(),
+            "papers": self.papers,
+            "new": self.new,
+            "recurring": self.recurring,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """A page or source that failed; the rest of the run went on."""
+
+    origin: str
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        """JSON-ready form."""
+        return {"source": self.origin, "error": self.message}
+
+
+@dataclass(frozen=True, slots=True)
+class IngestReport:
+    """What an ingest run did, page by page."""
+
+    pages: tuple[PageReport, ...] = ()
+    failures: tuple[Failure, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """True when no page failed."""
+        return not self.failures
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPaper:
+    """A paper as the store knows it, with its appearance history."""
+
+    key: str  # stable identity, never changes once assigned (feeds derive GUIDs from it)
+    title: str
+    abstract: str
+    arxiv_id: str | None
+    links: tuple[str, ...]
+    first_seen: date
+    last_seen: date
+    times_seen: int  # distinct listing dates the paper appeared on
+    authors: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()
+    topics: tuple[str, ...] = field(default=())
+
+    @property
+    def url(self) -> str | None:
+        """Best link to the paper: its Hugging Face page when the arXiv id is known."""
+        return f"https://huggingface.co/papers/{self.arxiv_id}" if self.arxiv_id else None
