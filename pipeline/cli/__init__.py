@@ -5,7 +5,6 @@ function and prints a summary. Only the CLI (and the scheduler) read the clock.
 from __future__ import annotations
 
 import logging
-import sys
 from pathlib import Path
 
 import click
@@ -17,7 +16,20 @@ from pipeline.cli.setup_cmds import config_cmd, init
 from pipeline.errors import PipelineError
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class PaperboyGroup(click.Group):
+    """A click group that turns paperboy errors into ``Error: ...`` and exit status 1."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except PipelineError as exc:
+            raise click.ClickException(str(exc)) from exc
+
+
+@click.group(
+    cls=PaperboyGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.version_option(__version__, prog_name="paperboy")
 @click.option(
     "--config",
@@ -46,17 +58,5 @@ cli.add_command(papers)
 
 
 def main() -> None:
-    """Console-script entry point: run the CLI, mapping paperboy errors to ``Error: ...``."""
-    try:
-        cli.main(standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("Aborted.", err=True)
-        sys.exit(130)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except PipelineError as exc:
-        click.echo(f"Error: {exc}", err=True)
-        sys.exit(1)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
+    """Console-script entry point."""
+    cli(prog_name="paperboy")
