@@ -15,9 +15,8 @@ import unicodedata
 # forbids them and feedgen raises on them (RELIABILITY.md 1.3), so they go at ingest.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 _SPACES = re.compile(r"\s+")
-# Punctuation between two word characters joins them ("Multi-Head" == "MultiHead",
-# "LLM's" == "LLMs"); any other run of non-word characters is a word break.
-_JOINER = re.compile(r"(?<=\w)[^\w\s]+(?=\w)")
+# Identity ignores everything but letters and digits: "Multi-Head", "Multi Head" and
+# "MultiHead" are one title, as are "SWIFT:A" and "SWIFT: A" (seen in the samples).
 _NON_WORD = re.compile(r"[\W_]+")
 
 _NEW_ID = re.compile(r"^(?P<yymm>\d{4})\.(?P<num>\d{4,5})(?:v(?P<version>[1-9]\d*))?$")
@@ -41,10 +40,9 @@ def clean_text(text: str) -> str:
 
 
 def fold_title(title: str) -> str:
-    """Fold a title for identity: NFKC, casefold, punctuation and whitespace folded."""
+    """Fold a title for identity: NFKC, casefold, punctuation and whitespace removed."""
     text = unicodedata.normalize("NFKC", clean_text(title)).casefold()
-    text = _JOINER.sub("", text)
-    return _NON_WORD.sub(" ", text).strip()
+    return _NON_WORD.sub("", text)
 
 
 def title_key(title: str) -> str:

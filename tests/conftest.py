@@ -12,8 +12,8 @@ from sqlalchemy import Engine
 from pipeline.config import Config, config_from_mapping
 from pipeline.db import init_db, make_engine
 
-SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples"
 DATA = Path(__file__).resolve().parent / "data"
+SAMPLES = DATA / "samples"  # copies of shared/samples/page-{a,b,c}.txt
 NOW = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
 
 
@@ -39,9 +39,13 @@ def make_config(tmp_path: Path, **sections: dict[str, object]) -> Config:
 
 def text_page(listing: str, papers: list[tuple[str, str]], *, header: str | None = None) -> str:
     """A saved text page in the samples' layout: header, date line, title/abstract blocks."""
-    head = header if header is not None else (
-        "new\n\nGet trending papers in your email inbox!\n\nSubscribe\n\n"
-        "byAK and the research community\n\n"
+    head = (
+        header
+        if header is not None
+        else (
+            "new\n\nGet trending papers in your email inbox!\n\nSubscribe\n\n"
+            "byAK and the research community\n\n"
+        )
     )
     body = "".join(f"{title}\n\n{abstract}\n\n" for title, abstract in papers)
     return f"{head}{listing}\n\n{body}"

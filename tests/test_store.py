@@ -1,0 +1,299 @@
+from __future__ import annotations
+
+import tempfile
+from datetime import UTC, date, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import Engine, select, text
+from sqlalchemy.exc import IntegrityError
+
+from pipeline.db import init_db, make_engine, read_session, write_session
+from pipeline.ingest import ingest_files
+from pipeline.parse import content_hash
+from pipeline.records import Page, ParsedPaper
+from pipeline.store import select_paper, select_papers, store_counts, upsert_page
+from pipeline.tables import Digest, Paper
+from tests.conftest import NOW, SAMPLES
+
+# Worked out by hand from the sample pages (titles compared ignoring case and punctuation):
+# page-c (Mar 11) lists 78 papers; page-a (Mar 14) lists 60, of which these 10 are on page-c;
+# page-b (Sep 3) lists 47, of which these 18 are on page-a or page-c.
+ON_A_AND_C = {
+    "A Comprehensive Overview of Large Language Models",
+    "A Survey on Large Language Models with Multilingualism: Recent Advances and New Frontiers",
+    "A Survey on Mixture of Experts",
+    "Datasets for Large Language Models: A Comprehensive Survey",
+    "Harnessing the Power of LLMs in Practice: A Survey on ChatGPT and Beyond",
+    "Holistic Evaluation of Language Models",
+    "LM-Infinite: Simple On-the-Fly Length Generalization for Large Language Models",
+    "RAG and RAU: A Survey on Retrieval-Augmented Language Model in Natural Language Processing",
+    "Scaling TransNormer to 175 Billion Parameters",
+    "ULLME: A Unified Framework for Large Language Model Embeddings with Generation-Augmented "
+    "Learning",
+}
+ON_B_AND_EARLIER = {
+    "A Survey on Mixture of Experts",
+    "Achieving Peak Performance for Large Language Models: A Systematic Review",
+    "Adaptive Draft-Verification for Efficient Large Language Model Decoding",
+    "Autoregressive Search Engines: Generating Substrings as Document Identifiers",
+    "DefSent+: Improving sentence embeddings of language models by projecting definition "
+    "sentences into a quasi-isotropic or isotropic vector space of unlimited dictionary entries",
+    "ERNIE-Gram: Pre-Training with Explicitly N-Gram Masked Language Modeling for Natural "
+    "Language Understanding",
+    "Harnessing the Power of LLMs in Practice: A Survey on ChatGPT and Beyond",
+    "LLMs are Also Effective Embedding Models: An In-depth Overview",
+    "LongHeads: Multi-Head Attention is Secretly a Long Context Processor",
+    "Massively Multilingual Lexical Specialization of Multilingual Transformers",
+    "Model Compression and Efficient Inference for Large Language Models: A Survey",
+    "Parameter-Efficient Fine-Tuning Methods for Pretrained Language Models: A Critical Review "
+    "and Assessment",
+    "RAG and RAU: A Survey on Retrieval-Augmented Language Model in Natural Language Processing",
+    "RECOMP: Improving Retrieval-Augmented LMs with Compression and Selective Augmentation",
+    "Scaling TransNormer to 175 Billion Parameters",
+    "Sliding Windows Are Not the End: Exploring Full Ranking with Long-Context Large Language "
+    "Models",
+    "Tele-LLMs: A Series of Specialized Large Language Models for Telecommunications",
+    "ULLME: A Unified Framework for Large Language Model Embeddings with Generation-Augmented "
+    "Learning",
+}
+MAR_11, MAR_14, SEP_3 = date(2026, 3, 11), date(2026, 3, 14), date(2026, 9, 3)
+
+
+def sample(name: str) -> Path:
+    return SAMPLES / name
+
+
+def test_ingest_samples_in_date_order_reports_hand_counted_new_and_recurring(
+    engine: Engine,
+) -> None:
+    report = ingest_files(
+        [sample("page-a.txt"), sample("page-b.txt"), sample("page-c.txt")], engine=engine, now=NOW
+    )
+    assert report.ok
+    got = [(p.origin.rsplit("/", 1)[-1], p.listing_date, p.papers, p.new, p.recurring)
+           for p in report.pages]  # fmt: skip
+    assert got == [
+        ("page-c.txt", MAR_11, 78, 78, 0),
+        ("page-a.txt", MAR_14, 60, 60 - len(ON_A_AND_C), len(ON_A_AND_C)),
+        ("page-b.txt", SEP_3, 47, 47 - len(ON_B_AND_EARLIER), len(ON_B_AND_EARLIER)),
+    ]
+    with read_session(engine) as session:
+        assert store_counts(session=session) == {
+            "papers": 78 + 50 + 29,
+            "digests": 3,
+            "appearances": 78 + 60 + 47,
+        }
+        recurring = select_papers(session=session, recurring_on=SEP_3)
+        assert {p.title for p in recurring} == ON_B_AND_EARLIER
+        assert {p.title for p in select_papers(session=session, recurring_on=MAR_14)} == ON_A_AND_C
+        assert len(select_papers(session=session, new_on=MAR_14)) == 50
+        moe = select_paper(session=session, ref="a survey on mixture-of-experts")
+    assert moe is not None
+    assert (moe.first_seen, moe.last_seen, moe.times_seen) == (MAR_11, SEP_3, 3)
+    assert moe.links == ("https://github.com/withinmiaov/A-Survey-on-Mixture-of-Experts",)
+
+
+def test_ingest_reverse_order_then_again_ends_in_same_store(engine: Engine, tmp_path: Path) -> None:
+    first = ingest_files([sample("page-a.txt")], engine=engine, now=NOW)
+    assert [(p.new, p.recurring) for p in first.pages] == [(60, 0)]
+    ingest_files([sample("page-b.txt")], engine=engine, now=NOW)
+    late = ingest_files([sample("page-c.txt")], engine=engine, now=NOW)
+    # page-c is earliest: everything on it is new, even papers ingested before from later pages
+    assert [(p.new, p.recurring) for p in late.pages] == [(78, 0)]
+    again = ingest_files([sample("page-a.txt"), sample("page-b.txt")], engine=engine, now=NOW)
+    assert [(p.new, p.recurring, p.unchanged) for p in again.pages] == [
+        (50, 10, True),
+        (29, 18, True),
+    ]
+    other = make_engine(f"sqlite:///{tmp_path / 'other.db'}")
+    init_db(other)
+    ingest_files([sample(f"page-{n}.txt") for n in "cab"], engine=other, now=NOW)
+    assert dump(engine) == dump(other)
+    other.dispose()
+
+
+def test_rerun_never_duplicates(engine: Engine) -> None:
+    for _ in range(3):
+        ingest_files([SAMPLES], engine=engine, now=NOW)
+    with read_session(engine) as session:
+        assert store_counts(session=session) == {"papers": 157, "digests": 3, "appearances": 185}
+
+
+def page(day: date, *papers: tuple[str, str], source: str = "test", ids: bool = False) -> Page:
+    parsed = tuple(
+        ParsedPaper(
+            title=title,
+            abstract=abstract,
+            rank=rank,
+            arxiv_id=f"2603.{rank:05d}" if ids else None,
+        )
+        for rank, (title, abstract) in enumerate(papers, start=1)
+    )
+    return Page(
+        source=source,
+        origin=f"{source}-{day}",
+        listing_date=day,
+        papers=parsed,
+        content_hash=content_hash(parsed),
+    )
+
+
+def test_titles_differing_in_case_or_punctuation_are_one_paper(engine: Engine) -> None:
+    with write_session(engine) as session:
+        upsert_page(session=session, page=page(MAR_11, ("Multi-Head Attention!", "x")), now=NOW)
+        report = upsert_page(
+            session=session, page=page(MAR_14, ("multi head attention", "y")), now=NOW
+        )
+    assert (report.new, report.recurring) == (0, 1)
+    with read_session(engine) as session:
+        [paper] = select_papers(session=session)
+    assert (paper.title, paper.abstract, paper.times_seen) == ("Multi-Head Attention!", "x", 2)
+
+
+def test_same_paper_twice_on_a_page_counts_once(engine: Engine) -> None:
+    with write_session(engine) as session:
+        report = upsert_page(
+            session=session, page=page(MAR_11, ("Dup", "one"), ("DUP!", "two")), now=NOW
+        )
+    assert (report.papers, report.new) == (1, 1)
+
+
+def test_paper_seen_by_title_then_by_arxiv_id_merges_and_keeps_its_key(engine: Engine) -> None:
+    with write_session(engine) as session:
+        upsert_page(session=session, page=page(MAR_11, ("Attention Sinks", "a")), now=NOW)
+        report = upsert_page(
+            session=session, page=page(MAR_14, ("Attention  sinks", "a"), ids=True), now=NOW
+        )
+    assert (report.new, report.recurring) == (0, 1)
+    with read_session(engine) as session:
+        [paper] = select_papers(session=session)
+        assert select_paper(session=session, ref="2603.00001") == paper
+        assert select_paper(session=session, ref="arxiv:2603.00001") == paper
+    assert (paper.key, paper.arxiv_id) == ("title:attentionsinks", "2603.00001")
+
+
+def test_same_title_with_different_arxiv_ids_stays_two_papers(engine: Engine) -> None:
+    a = page(MAR_11, ("Attention Is All You Need", "a"), ids=True)
+    b_parsed = (ParsedPaper(title="Attention is all you need", abstract="b", rank=1,
+                            arxiv_id="2603.99999"),)  # fmt: skip
+    b = Page("test", "b", MAR_14, b_parsed, content_hash(b_parsed))
+    with write_session(engine) as session:
+        upsert_page(session=session, page=a, now=NOW)
+        report = upsert_page(session=session, page=b, now=NOW)
+    assert (report.new, report.recurring) == (1, 0)
+
+
+def test_unique_constraints_enforce_identity(engine: Engine) -> None:
+    with write_session(engine) as session:
+        upsert_page(session=session, page=page(MAR_11, ("T", "a")), now=NOW)
+    with pytest.raises(IntegrityError), write_session(engine) as session:
+        session.execute(
+            text(
+                "INSERT INTO paper (key, title, abstract, text_date, links, authors, keywords,"
+                " first_seen, last_seen, times_seen, created_at)"
+                " VALUES ('title:t', 't', 'a', '2026-03-11', '[]', '[]', '[]', '2026-03-11',"
+                " '2026-03-11', 1, '2026-03-11 00:00:00')"
+            )
+        )
+    with pytest.raises(IntegrityError), write_session(engine) as session:
+        session.add(Digest(source="test", listing_date=MAR_11, origin="x", content_hash="h",
+                           ingested_at=NOW))  # fmt: skip
+
+
+def test_timestamps_round_trip_timezone_aware_utc(engine: Engine) -> None:
+    berlin = datetime(2026, 3, 29, 3, 30, tzinfo=timezone(timedelta(hours=2)))
+    with write_session(engine) as session:
+        upsert_page(session=session, page=page(MAR_11, ("T", "a")), now=berlin)
+    with read_session(engine) as session:
+        stored = session.execute(select(Paper.created_at)).scalar_one()
+        digest_time = session.execute(select(Digest.ingested_at)).scalar_one()
+    assert stored == berlin and stored.tzinfo == UTC
+    assert digest_time.utcoffset() == timedelta(0)
+
+
+def test_naive_datetime_is_refused(engine: Engine) -> None:
+    with pytest.raises(Exception, match="naive datetime"), write_session(engine) as session:
+        upsert_page(session=session, page=page(MAR_11, ("T", "a")), now=datetime(2026, 1, 1))  # noqa: DTZ001
+
+
+def dump(engine: Engine) -> dict[str, list[tuple[object, ...]]]:
+    """Everything the store holds that identity and history depend on, in a stable order."""
+    queries = {
+        "papers": "SELECT key, arxiv_id, title, abstract, text_date, links, first_seen, last_seen,"
+        " times_seen FROM paper ORDER BY key",
+        "aliases": "SELECT a.alias, p.key FROM paper_alias a JOIN paper p ON p.id = a.paper_id"
+        " ORDER BY a.alias",
+        "digests": "SELECT source, listing_date, content_hash, paper_count FROM digest"
+        " ORDER BY source, listing_date",
+        "appearances": "SELECT p.key, d.source, d.listing_date, a.listing_date, a.rank"
+        " FROM appearance a JOIN paper p ON p.id = a.paper_id JOIN digest d ON d.id = a.digest_id"
+        " ORDER BY p.key, d.source, d.listing_date",
+    }
+    with read_session(engine) as session:
+        return {
+            name: [tuple(row) for row in session.execute(text(sql))]
+            for name, sql in queries.items()
+        }
+
+
+# Small pages with overlaps, case/punctuation variants of one title, differing abstracts for one
+# paper, and two sources on the same date: the store must end the same in every order.
+PROPERTY_PAGES = [
+    page(date(2026, 3, 1), ("Alpha", "a1"), ("Beta", "b1"), ("Gamma", "g1")),
+    page(date(2026, 3, 2), ("ALPHA!", "a2"), ("Delta", "d1")),
+    page(date(2026, 3, 3), ("beta", "b0"), ("Delta", "d1"), ("Epsilon", "e1")),
+    page(date(2026, 3, 2), ("Gamma", "g2"), ("Zeta", "z1"), source="other"),
+    page(date(2026, 2, 27), ("Epsilon", "e0"),),
+    page(date(2026, 3, 5)),  # an empty day
+]  # fmt: skip
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    order=st.permutations(range(len(PROPERTY_PAGES))),
+    repeats=st.lists(st.integers(0, len(PROPERTY_PAGES) - 1), max_size=4),
+)
+def test_store_state_independent_of_ingest_order_and_repeats(
+    order: list[int], repeats: list[int]
+) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        eng = make_engine(f"sqlite:///{folder}/p.db")
+        init_db(eng)
+        for index in [*order, *repeats]:
+            with write_session(eng) as session:
+                upsert_page(session=session, page=PROPERTY_PAGES[index], now=NOW)
+        got = dump(eng)
+        eng.dispose()
+    assert got == EXPECTED_DUMP
+
+
+def _expected_dump() -> dict[str, list[tuple[object, ...]]]:
+    with tempfile.TemporaryDirectory() as folder:
+        eng = make_engine(f"sqlite:///{folder}/p.db")
+        init_db(eng)
+        for p in sorted(PROPERTY_PAGES, key=lambda p: p.listing_date):
+            with write_session(eng) as session:
+                upsert_page(session=session, page=p, now=NOW)
+        result = dump(eng)
+        eng.dispose()
+    return result
+
+
+EXPECTED_DUMP = _expected_dump()
+
+
+def test_expected_dump_is_what_the_rules_say() -> None:
+    papers = {row[0]: row for row in EXPECTED_DUMP["papers"]}
+    # earliest listing's text wins: "Alpha"/"a1" (Mar 1) over "ALPHA!"/"a2" (Mar 2)
+    assert papers["title:alpha"][2:4] == ("Alpha", "a1")
+    # beta: Mar 1 "Beta"/"b1" is earlier than Mar 3 "beta"/"b0"
+    assert papers["title:beta"][2:4] == ("Beta", "b1")
+    # same date from two sources: min of (title, abstract) -> "Gamma"/"g1"
+    assert papers["title:gamma"][2:4] == ("Gamma", "g1")
+    # epsilon first seen Feb 27, last Mar 3, on 2 dates
+    assert papers["title:epsilon"][6:] == ("2026-02-27", "2026-03-03", 2)
+    assert papers["title:delta"][6:] == ("2026-03-02", "2026-03-03", 2)
+    assert len(EXPECTED_DUMP["digests"]) == 6
