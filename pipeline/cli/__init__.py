@@ -12,6 +12,7 @@ import click
 from pipeline import __version__
 from pipeline.cli.common import App
 from pipeline.cli.ingest_cmds import ingest, papers
+from pipeline.cli.run_cmds import run
 from pipeline.cli.setup_cmds import config_cmd, init
 from pipeline.errors import PipelineError
 
@@ -55,6 +56,7 @@ cli.add_command(init)
 cli.add_command(config_cmd)
 cli.add_command(ingest)
 cli.add_command(papers)
+cli.add_command(run)
 
 
 def main() -> None:

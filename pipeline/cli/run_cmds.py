@@ -1,0 +1,54 @@
+"""``paperboy run``: the whole daily job in one command, for cron."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from pipeline.cli.common import App, pass_app
+from pipeline.records import Failure, PageReport
+from pipeline.run import run_once
+
+
+@click.command()
+@click.option(
+    "--pages",
+    "extra_pages",
+    multiple=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="Also ingest these saved pages (files or folders). Repeatable.",
+)
+@pass_app
+def run(app: App, extra_pages: tuple[Path, ...]) -> None:
+    """Run the daily job: ingest all sources (catching up missed days), then render and deliver.
+
+    Exits 1 if any source failed, after delivering what succeeded.
+    """
+
+    def on_page(report: PageReport) -> None:
+        click.echo(
+            f"ingested {report.origin}: {report.listing_date} papers {report.papers}, "
+            f"new {report.new}, recurring {report.recurring}"
+        )
+
+    def on_failure(failure: Failure) -> None:
+        click.echo(f"Error: {failure.origin}: {failure.message}", err=True)
+
+    report = run_once(
+        app.config,
+        engine=app.engine(),
+        now=app.now(),
+        extra_pages=extra_pages,
+        on_page=on_page,
+        on_failure=on_failure,
+    )
+    for note in report.notes:
+        click.echo(note, err=True)
+    click.echo(
+        f"run done: {len(report.pages)} page(s), {sum(p.new for p in report.pages)} new paper(s), "
+        f"{len(report.failures)} error(s)"
+    )
+    if not report.ok:
+        sys.exit(1)

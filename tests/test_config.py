@@ -1,0 +1,94 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pipeline.config import config_from_mapping, describe_settings, load_config
+from pipeline.errors import ConfigError
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_shipped_config_equals_embedded_defaults_from_repo_root() -> None:
+    shipped = load_config(REPO / "config" / "paperboy.toml", env={})
+    embedded = load_config(None, env={}, cwd=REPO)
+    assert shipped.database_url == embedded.database_url == f"sqlite:///{REPO}/data/paperboy.db"
+    assert shipped.output_dir.resolve() == embedded.output_dir == REPO / "out"
+    for section in ("ingest", "http", "email", "schedule"):
+        assert getattr(shipped, section) == getattr(embedded, section)
+    assert shipped.topics_file == REPO / "config" / "topics.toml"
+    assert [(s.name, s.kind) for s in shipped.sources] == [
+        ("hf-daily", "hf-api"),
+        ("saved-pages", "files"),
+    ]
+
+
+def test_relative_paths_resolve_against_config_file(tmp_path: Path) -> None:
+    folder = tmp_path / "etc"
+    folder.mkdir()
+    path = folder / "p.toml"
+    path.write_text(
+        '[store]\ndatabase_url = "sqlite:///db/x.db"\n[output]\ndir = "site"\n'
+        '[[sources]]\nkind = "files"\npath = "inbox"\n',
+        encoding="utf-8",
+    )
+    cfg = load_config(path, env={})
+    assert cfg.database_url == f"sqlite:///{folder}/db/x.db"
+    assert cfg.output_dir == folder / "site"
+    assert cfg.sources[0].path == folder / "inbox"
+    assert cfg.sources[0].name == "files"
+
+
+def test_environment_overrides(tmp_path: Path) -> None:
+    env = {
+        "PAPERBOY_DATABASE_URL": "postgresql+psycopg://u@h/db",
+        "PAPERBOY_OUTPUT_DIR": "/srv/out",
+        "PAPERBOY_SMTP_URL": "smtp://mail:587",
+        "PAPERBOY_HF_BASE_URL": "http://127.0.0.1:9999",
+    }
+    cfg = load_config(None, env=env, cwd=tmp_path)
+    assert cfg.database_url == "postgresql+psycopg://u@h/db"
+    assert cfg.output_dir == Path("/srv/out")
+    assert cfg.email.smtp_url == "smtp://mail:587"
+    assert cfg.http.hf_base_url == "http://127.0.0.1:9999"
+
+
+def test_config_env_variable_names_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text("[output]\ntitle = 'Mine'\n", encoding="utf-8")
+    assert load_config(None, env={"PAPERBOY_CONFIG": str(path)}).output.title == "Mine"
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        ("[output]\ntitel = 'x'\n", "<f>: output.titel: unknown key (known: dir, feed_item_limit,"),
+        ("[outptu]\n", "<f>: outptu: unknown section"),
+        ("[output]\nfeed_item_limit = 'many'\n", "<f>: output.feed_item_limit: expected int, got"),
+        ("[email]\nsend_empty = 1\n", "<f>: email.send_empty: expected bool, got 1"),
+        ("[[sources]]\nkind = 'ftp'\n", "<f>: sources[0]: kind must be one of"),
+        ("[[sources]]\nkind = 'files'\n", "<f>: sources[0]: a files source needs a path"),
+        ("[store\n", "<f>: invalid TOML: "),
+    ],
+)
+def test_invalid_config_names_file_and_key(tmp_path: Path, toml: str, message: str) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(toml, encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_config(path, env={})
+    assert str(info.value).startswith(message.replace("<f>", str(path)))
+
+
+def test_every_setting_is_documented() -> None:
+    rows = describe_settings()
+    assert len(rows) >= 15
+    assert all(text for _, _, text in rows)
+    shipped = (REPO / "config" / "paperboy.toml").read_text(encoding="utf-8")
+    for key, _, _ in rows:
+        assert key.split(".")[1] in shipped, f"{key} missing from config/paperboy.toml"
+
+
+def test_float_setting_accepts_int() -> None:
+    cfg = config_from_mapping({"http": {"timeout": 5}}, base_dir=Path("/x"), env={})
+    assert cfg.http.timeout == 5.0
