@@ -8,7 +8,6 @@ from __future__ import annotations
 import hashlib
 from datetime import date
 
-from pipeline.identity import clean_text
 from pipeline.records import ParsedPaper
 
 
@@ -29,10 +28,14 @@ def infer_year(month: int, day: int, *, today: date) -> date:
 
 
 def content_hash(papers: tuple[ParsedPaper, ...]) -> str:
-    """A stable hash of a page's papers (titles, abstracts, ids; not byte layout)."""
+    """A stable hash of a page's papers (titles, abstracts, ids; not byte layout).
+
+    Parsers hand over cleaned text (:func:`pipeline.identity.clean_text`), so layout differences
+    (line endings, wraps) are gone before hashing.
+    """
     digest = hashlib.sha256()
     for paper in papers:
-        for part in (paper.arxiv_id or "", clean_text(paper.title), clean_text(paper.abstract)):
+        for part in (paper.arxiv_id or "", paper.title, paper.abstract):
             digest.update(part.encode("utf-8"))
             digest.update(b"\x1f")
         digest.update(b"\x1e")
