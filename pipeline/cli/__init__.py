@@ -13,6 +13,7 @@ from pipeline import __version__
 from pipeline.cli.common import App
 from pipeline.cli.ingest_cmds import ingest, papers
 from pipeline.cli.run_cmds import run
+from pipeline.cli.schedule_cmds import schedule
 from pipeline.cli.setup_cmds import config_cmd, init
 from pipeline.errors import PipelineError
 
@@ -57,6 +58,7 @@ cli.add_command(config_cmd)
 cli.add_command(ingest)
 cli.add_command(papers)
 cli.add_command(run)
+cli.add_command(schedule)
 
 
 def main() -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from pipeline.cli.common import App, pass_app
+from pipeline.lock import LockedError, run_lock
 from pipeline.records import Failure, PageReport
 from pipeline.run import run_once
 
@@ -24,7 +25,8 @@ from pipeline.run import run_once
 def run(app: App, extra_pages: tuple[Path, ...]) -> None:
     """Run the daily job: ingest all sources (catching up missed days), then render and deliver.
 
-    Exits 1 if any source failed, after delivering what succeeded.
+    Exits 1 if any source failed, after delivering what succeeded. If another run holds the
+    lock, says so and exits 0 without doing anything.
     """
 
     def on_page(report: PageReport) -> None:
@@ -36,14 +38,20 @@ def run(app: App, extra_pages: tuple[Path, ...]) -> None:
     def on_failure(failure: Failure) -> None:
         click.echo(f"Error: {failure.origin}: {failure.message}", err=True)
 
-    report = run_once(
-        app.config,
-        engine=app.engine(),
-        now=app.now(),
-        extra_pages=extra_pages,
-        on_page=on_page,
-        on_failure=on_failure,
-    )
+    engine = app.engine()
+    try:
+        with run_lock(engine):
+            report = run_once(
+                app.config,
+                engine=engine,
+                now=app.now(),
+                extra_pages=extra_pages,
+                on_page=on_page,
+                on_failure=on_failure,
+            )
+    except LockedError as exc:  # cron and the scheduler overlapping is normal: not a failure
+        click.echo(f"{exc}; nothing done", err=True)
+        return
     for note in report.notes:
         click.echo(note, err=True)
     click.echo(

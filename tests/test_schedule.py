@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from pipeline.errors import ConfigError
+from pipeline.schedule import MISFIRE_GRACE_SECONDS, build_scheduler, build_trigger
+from tests.conftest import make_config
+
+
+def fire_times(trigger: object, start: datetime, end: datetime) -> list[datetime]:
+    """Fire times in [start, end), stepping in UTC (wall-clock arithmetic would lose `fold`)."""
+    times: list[datetime] = []
+    previous, now = None, start
+    while True:
+        fire = trigger.get_next_fire_time(previous, now)  # type: ignore[attr-defined]
+        if fire is None or fire >= end:
+            return times
+        times.append(fire.astimezone(UTC))
+        previous, now = fire, (fire.astimezone(UTC) + timedelta(seconds=1)).astimezone(fire.tzinfo)
+
+
+def utc(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("zone", "cron", "start", "expected"),
+    [
+        # default time 07:30 Europe/Berlin across spring forward and fall back: once a day
+        ("Europe/Berlin", "30 7 * * *", "2026-03-28",
+         ["2026-03-28 06:30", "2026-03-29 05:30", "2026-03-30 05:30"]),
+        ("Europe/Berlin", "30 7 * * *", "2026-10-24",
+         ["2026-10-24 05:30", "2026-10-25 06:30", "2026-10-26 06:30"]),
+        ("America/New_York", "30 7 * * *", "2026-03-07",
+         ["2026-03-07 12:30", "2026-03-08 11:30", "2026-03-09 11:30"]),
+        ("America/New_York", "30 7 * * *", "2026-10-31",
+         ["2026-10-31 11:30", "2026-11-01 12:30", "2026-11-02 12:30"]),
+        # a time inside the repeated hour fires twice on fall-back day (measured APScheduler
+        # behaviour, RELIABILITY.md 3.2): the job is idempotent per edition, see test_run
+        ("Europe/Berlin", "30 2 * * *", "2026-10-24",
+         ["2026-10-24 00:30", "2026-10-25 00:30", "2026-10-25 01:30", "2026-10-26 01:30"]),
+        # a time skipped by spring forward still fires once (moved forward)
+        ("Europe/Berlin", "30 2 * * *", "2026-03-28",
+         ["2026-03-28 01:30", "2026-03-29 01:30", "2026-03-30 00:30"]),
+    ],
+)  # fmt: skip
+def test_daily_trigger_across_dst(
+    tmp_path: Path, zone: str, cron: str, start: str, expected: list[str]
+) -> None:
+    cfg = make_config(tmp_path, schedule={"cron": cron, "timezone": zone})
+    begin = utc(f"{start} 00:00")
+    got = fire_times(build_trigger(cfg), begin, begin + timedelta(days=3))
+    assert got == [utc(t) for t in expected]
+
+
+def test_scheduler_job_settings(tmp_path: Path) -> None:
+    cfg = make_config(tmp_path, schedule={"timezone": "Europe/Berlin"})
+    now = utc("2026-11-23 06:00")
+    scheduler = build_scheduler(cfg, lambda: None, now=now)
+    [job] = scheduler.get_jobs()
+    assert (job.coalesce, job.max_instances) == (True, 1)
+    assert job.misfire_grace_time == MISFIRE_GRACE_SECONDS >= 3600
+    assert job.next_run_time == now  # runs once at start-up to catch up
+    hour = job.trigger.get_next_fire_time(None, now).astimezone(job.trigger.timezone).hour
+    assert not 0 <= hour < 4  # default time outside the DST window
+
+
+@pytest.mark.parametrize(
+    ("schedule", "message"),
+    [
+        ({"timezone": "Mars/Olympus"}, "schedule.timezone: unknown time zone 'Mars/Olympus'"),
+        ({"cron": "61 * * * *"}, "schedule.cron: invalid crontab line '61 * * * *'"),
+    ],
+)
+def test_schedule_config_errors(tmp_path: Path, schedule: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError, match=message.replace("*", r"\*")):
+        build_trigger(make_config(tmp_path, schedule=schedule))
