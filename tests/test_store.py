@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from pipeline.db import init_db, make_engine, read_session, write_session
 from pipeline.ingest import ingest_files
+from pipeline.integrity import check_store
 from pipeline.parse import content_hash
 from pipeline.records import Page, ParsedPaper
 from pipeline.store import select_paper, select_papers, store_counts, upsert_page
@@ -266,8 +267,11 @@ def test_store_state_independent_of_ingest_order_and_repeats(
             with write_session(eng) as session:
                 upsert_page(session=session, page=PROPERTY_PAGES[index], now=NOW)
         got = dump(eng)
+        with read_session(eng) as session:
+            problems = check_store(session=session)
         eng.dispose()
     assert got == EXPECTED_DUMP
+    assert problems == []
 
 
 def _expected_dump() -> dict[str, list[tuple[object, ...]]]:
@@ -297,3 +301,22 @@ def test_expected_dump_is_what_the_rules_say() -> None:
     assert papers["title:epsilon"][6:] == ("2026-02-27", "2026-03-03", 2)
     assert papers["title:delta"][6:] == ("2026-03-02", "2026-03-03", 2)
     assert len(EXPECTED_DUMP["digests"]) == 6
+
+
+def test_check_store_finds_broken_invariants(engine: Engine) -> None:
+    ingest_files([SAMPLES], engine=engine, now=NOW)
+    with read_session(engine) as session:
+        assert check_store(session=session) == []
+    with write_session(engine) as session:
+        session.execute(
+            text("UPDATE paper SET times_seen = 7 WHERE key = 'title:asurveyonmixtureofexperts'")
+        )
+        session.execute(
+            text("DELETE FROM paper_alias WHERE alias = 'title:salamandratechnicalreport'")
+        )
+    with read_session(engine) as session:
+        assert check_store(session=session) == [
+            "first_seen/last_seen/times_seen agree with appearances: broken for "
+            "title:asurveyonmixtureofexperts",
+            "every paper's key is one of its aliases: broken for title:salamandratechnicalreport",
+        ]

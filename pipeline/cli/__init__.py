@@ -14,7 +14,7 @@ from pipeline.cli.common import App
 from pipeline.cli.ingest_cmds import ingest, papers
 from pipeline.cli.run_cmds import run
 from pipeline.cli.schedule_cmds import schedule
-from pipeline.cli.setup_cmds import config_cmd, init
+from pipeline.cli.setup_cmds import check, config_cmd, init
 from pipeline.errors import PipelineError
 
 
@@ -55,6 +55,7 @@ def cli(ctx: click.Context, config_path: Path | None, verbose: int) -> None:
 
 cli.add_command(init)
 cli.add_command(config_cmd)
+cli.add_command(check)
 cli.add_command(ingest)
 cli.add_command(papers)
 cli.add_command(run)

@@ -6,7 +6,9 @@ import click
 
 from pipeline.cli.common import App, pass_app
 from pipeline.config import describe_settings
-from pipeline.db import redact_url
+from pipeline.db import read_session, redact_url
+from pipeline.integrity import check_store
+from pipeline.store import store_counts
 
 
 @click.command()
@@ -36,3 +38,18 @@ def config_cmd(app: App, defaults: bool) -> None:
         state = "" if source.enabled else " (disabled)"
         where = f" {source.path}" if source.path else ""
         click.echo(f"source {source.name}: {source.kind}{where}{state}")
+
+
+@click.command()
+@pass_app
+def check(app: App) -> None:
+    """Verify the store's invariants (identity, history, SQLite integrity); exit 1 if broken."""
+    with read_session(app.engine()) as session:
+        problems = check_store(session=session)
+        counts = store_counts(session=session)
+    summary = ", ".join(f"{value} {name}" for name, value in counts.items())
+    for problem in problems:
+        click.echo(f"FAIL {problem}", err=True)
+    if problems:
+        raise click.ClickException(f"{len(problems)} invariant(s) broken ({summary})")
+    click.echo(f"store ok: {summary}")

@@ -1,0 +1,62 @@
+"""Store invariants, checked by ``paperboy check`` and by the fault-injection tests.
+
+I/O edge: reads the database. Each check is one SQL query that returns offending rows; a healthy
+store returns none.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+from sqlmodel import Session
+
+# (what must hold, query returning rows that break it)
+CHECKS: tuple[tuple[str, str], ...] = (
+    (
+        "every paper has at least one appearance",
+        "SELECT p.key FROM paper p WHERE NOT EXISTS"
+        " (SELECT 1 FROM appearance a WHERE a.paper_id = p.id)",
+    ),
+    (
+        "first_seen/last_seen/times_seen agree with appearances",
+        "SELECT p.key FROM paper p JOIN (SELECT paper_id, min(listing_date) AS f,"
+        " max(listing_date) AS l, count(DISTINCT listing_date) AS n FROM appearance"
+        " GROUP BY paper_id) s ON s.paper_id = p.id"
+        " WHERE p.first_seen <> s.f OR p.last_seen <> s.l OR p.times_seen <> s.n",
+    ),
+    (
+        "every paper's key is one of its aliases",
+        "SELECT p.key FROM paper p LEFT JOIN paper_alias a ON a.alias = p.key"
+        " WHERE a.paper_id IS NULL OR a.paper_id <> p.id",
+    ),
+    (
+        "a paper with an arXiv id owns its arxiv: alias",
+        "SELECT p.key FROM paper p WHERE p.arxiv_id IS NOT NULL AND NOT EXISTS"
+        " (SELECT 1 FROM paper_alias a WHERE a.alias = 'arxiv:' || p.arxiv_id"
+        " AND a.paper_id = p.id)",
+    ),
+    (
+        "appearances carry their digest's listing date",
+        "SELECT a.id FROM appearance a JOIN digest d ON d.id = a.digest_id"
+        " WHERE a.listing_date <> d.listing_date",
+    ),
+    (
+        "digest paper_count matches its appearances",
+        "SELECT d.source FROM digest d WHERE d.paper_count <>"
+        " (SELECT count(*) FROM appearance a WHERE a.digest_id = d.id)",
+    ),
+)
+
+
+def check_store(*, session: Session, limit: int = 5) -> list[str]:
+    """Problems found (empty when every invariant holds), with up to ``limit`` examples each."""
+    problems: list[str] = []
+    if session.get_bind().dialect.name == "sqlite":
+        result = [row[0] for row in session.execute(text("PRAGMA integrity_check"))]
+        if result != ["ok"]:
+            problems.append(f"SQLite integrity_check: {'; '.join(map(str, result[:limit]))}")
+    for rule, query in CHECKS:
+        rows = [str(row[0]) for row in session.execute(text(f"{query} LIMIT {limit + 1}"))]
+        if rows:
+            more = " ..." if len(rows) > limit else ""
+            problems.append(f"{rule}: broken for {', '.join(rows[:limit])}{more}")
+    return problems
