@@ -33,7 +33,6 @@ MAX_WAIT_SECONDS = 120.0
 BACKOFF_BASE_SECONDS = 1.0
 BACKOFF_MAX_SECONDS = 30.0
 MAX_REDIRECTS = 5
-CHUNK_BYTES = 65_536
 # HF: RateLimit: "api";r=<remaining>;t=<seconds until the window resets>
 _RATE_REMAINING = re.compile(r"(?:^|;)\s*r=(\d+)")
 _RATE_RESET = re.compile(r"(?:^|;)\s*t=(\d+)")
@@ -143,7 +142,7 @@ def _read_body(
         raise FetchError(url, f"response too large: {declared} bytes, limit {max_bytes}")
     chunks: list[bytes] = []
     total = 0
-    for chunk in response.iter_bytes(CHUNK_BYTES):
+    for chunk in response.iter_bytes():  # as data arrives, so the deadline check runs
         total += len(chunk)
         if total > max_bytes:
             raise FetchError(url, f"response too large: over the {max_bytes}-byte limit")
@@ -228,7 +227,16 @@ def fetch_url(
             )  # fmt: skip
         except _Retry as failure:
             wait = failure.wait if failure.wait is not None else _backoff(attempt, rand)
-            _check_wait(url, failure, wait=wait, now=now, elapsed=clock() - start, policy=policy)
+            elapsed = clock() - start
+            _check_wait(
+                url,
+                failure,
+                wait=wait,
+                now=now,
+                elapsed=elapsed,
+                policy=policy,
+                last=attempt == policy.retries,
+            )
             if attempt == policy.retries:
                 raise FetchError(
                     url, f"{failure.detail} (after {attempt + 1} attempts)", status=failure.status
@@ -240,7 +248,14 @@ def fetch_url(
 
 
 def _check_wait(
-    url: str, failure: _Retry, *, wait: float, now: datetime, elapsed: float, policy: _Policy
+    url: str,
+    failure: _Retry,
+    *,
+    wait: float,
+    now: datetime,
+    elapsed: float,
+    policy: _Policy,
+    last: bool,
 ) -> None:
     """Refuse a server-asked wait over the cap or the deadline (defer), or a backoff too long."""
     too_long = elapsed + wait > policy.deadline
@@ -254,7 +269,7 @@ def _check_wait(
             status=failure.status,
             deferred_until=until,
         )
-    if too_long:
+    if too_long and not last:
         raise FetchError(
             url,
             f"{failure.detail}: gave up, retrying would pass the {policy.deadline:g} s deadline",

@@ -41,15 +41,15 @@ def fetch(app: App, source_name: str, listing_date: date | None) -> None:
     Prints the page line (papers, new, recurring; "unchanged" when the server answered 304).
     Exits 1 if the fetch or the parse failed; nothing is stored then.
     """
-    source = find_source(app, source_name)
     now = app.now()
     day = listing_date or now.date()
-    with make_client(app.config.http) as client:
-        try:
+    try:
+        source = find_source(app, source_name)
+        with make_client(app.config.http) as client:
             report = ingest_source_date(
                 source, day, http=app.config.http, client=client, engine=app.engine(), now=now,
                 max_file_bytes=app.config.ingest.max_page_bytes,
             )  # fmt: skip
-        except PipelineError as exc:
-            raise click.ClickException(f"{source.name} {day}: {exc}") from exc
+    except PipelineError as exc:
+        raise click.ClickException(f"{source_name} {day}: {exc}") from exc
     click.echo(page_line(report))
