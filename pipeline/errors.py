@@ -15,6 +15,8 @@ the message, so callers (reports, JSON output) can use it::
 
 from __future__ import annotations
 
+from datetime import datetime
+
 
 class PipelineError(Exception):
     """Base of every error paperboy reports to its user."""
@@ -42,10 +44,19 @@ class ParseError(PipelineError):
 class FetchError(PipelineError):
     """A URL could not be fetched."""
 
-    def __init__(self, url: str, detail: str, *, status: int | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        detail: str,
+        *,
+        status: int | None = None,
+        deferred_until: datetime | None = None,
+    ) -> None:
         self.url = url
         self.status = status
         self.detail = detail
+        # set when the server asked us to wait longer than we will: try again after this time
+        self.deferred_until = deferred_until
         super().__init__(f"{url}: {detail}")
 
 

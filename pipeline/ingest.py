@@ -18,7 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from pipeline.db import write_session
 from pipeline.errors import PipelineError
 from pipeline.files import expand_paths, read_page_file
-from pipeline.parse.text_page import parse_text_page
+from pipeline.parse import parse_saved_page
 from pipeline.records import Failure, IngestReport, Page, PageReport
 from pipeline.store import upsert_page
 
@@ -30,7 +30,7 @@ def parse_page_file(
 ) -> Page:
     """Read and parse one saved page."""
     text = read_page_file(path, max_bytes=max_bytes)
-    return parse_text_page(
+    return parse_saved_page(
         text, origin=str(path), source=source, today=now.date(), listing_date=listing_date
     )
 

@@ -123,3 +123,15 @@ class Meta(SQLModel, table=True):
 
     key: str = Field(primary_key=True, max_length=100)
     value: str
+
+
+class FetchState(SQLModel, table=True):
+    """Conditional-GET validators and rate-limit deferral, per fetched URL."""
+
+    __tablename__ = "fetch_state"
+
+    url: str = Field(primary_key=True, max_length=2000)
+    etag: str | None = None
+    last_modified: str | None = None
+    fetched_at: datetime | None = _utc_column(nullable=True)  # last ingested 200 response
+    deferred_until: datetime | None = _utc_column(nullable=True)  # server asked to wait

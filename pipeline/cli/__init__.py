@@ -11,6 +11,7 @@ import click
 
 from pipeline import __version__
 from pipeline.cli.common import App
+from pipeline.cli.fetch_cmds import fetch
 from pipeline.cli.ingest_cmds import ingest, papers
 from pipeline.cli.run_cmds import run
 from pipeline.cli.schedule_cmds import schedule
@@ -60,6 +61,7 @@ cli.add_command(ingest)
 cli.add_command(papers)
 cli.add_command(run)
 cli.add_command(schedule)
+cli.add_command(fetch)
 
 
 def main() -> None:

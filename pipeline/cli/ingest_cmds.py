@@ -16,7 +16,8 @@ from pipeline.records import Failure, PageReport
 from pipeline.store import select_papers
 
 
-def _page_line(report: PageReport) -> str:
+def page_line(report: PageReport) -> str:
+    """The one-line report of an ingested page."""
     note = " (unchanged)" if report.unchanged else ""
     return (
         f"{report.origin}: {report.listing_date} papers {report.papers}, "
@@ -56,7 +57,7 @@ def ingest(
         listing_date=listing_date,
         source=source,
         max_bytes=app.config.ingest.max_page_bytes,
-        on_page=None if as_json else lambda r: click.echo(_page_line(r)),
+        on_page=None if as_json else lambda r: click.echo(page_line(r)),
         on_failure=None if as_json else on_failure,
     )
     if as_json:

@@ -13,7 +13,7 @@ from datetime import date
 
 from pipeline.errors import ParseError
 from pipeline.identity import clean_text, extract_links
-from pipeline.parse import content_hash, infer_year
+from pipeline.parse.common import content_hash, infer_year
 from pipeline.records import Page, ParsedPaper
 
 # The date line must appear among the first lines of a page; real headers have 5-6 lines.

@@ -1,0 +1,267 @@
+"""Hugging Face API/HTML parsers, saved-page detection, and the real archive files."""
+
+from __future__ import annotations
+
+import html
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from pipeline.db import read_session, write_session
+from pipeline.errors import ParseError
+from pipeline.ingest import ingest_files
+from pipeline.parse import detect_format, parse_saved_page
+from pipeline.parse.charset import decode_html_bytes, decode_json_bytes
+from pipeline.parse.hf_api import parse_api_json
+from pipeline.parse.hf_html import parse_daily_html
+from pipeline.records import Page
+from pipeline.store import select_papers, upsert_page
+from tests.conftest import DATA, text_page
+
+HF = DATA / "hf"
+ARCHIVE = Path("/work/shared/hf-api/2404589803__hf-daily-paper-newsletter-chinese")
+DAY = date(2026, 8, 21)
+
+
+def _api(text: str, day: date = DAY, **kwargs: object) -> Page:
+    return parse_api_json(text, origin="u", source="hf-api", listing_date=day, **kwargs)
+
+
+def test_parse_api_json_reads_fields() -> None:
+    page = _api((HF / "api-2026-08-21.json").read_text(encoding="utf-8"))
+    first = page.papers[0]
+    assert [p.arxiv_id for p in page.papers] == ["2608.19880", "2608.18580", "2608.20335"]
+    assert first.title == "EnvHarness: Awakening Static Worlds for Agent Learning"
+    assert first.abstract.startswith("LLM agents learn by interacting with environments")
+    assert first.authors[0] == "Chengsong Huang"
+    assert first.upvotes == 163
+    assert "EnvRigger" in first.keywords
+    assert first.links[:2] == (
+        "https://github.com/google-research/envharness",
+        "https://envharness.com/",
+    )
+    assert [p.rank for p in page.papers] == [1, 2, 3]
+    assert page.listing_date == DAY
+
+
+def test_parse_api_json_normalises_hard_wraps() -> None:
+    page = _api((HF / "api-2025-03-18.json").read_text(encoding="utf-8"), date(2025, 3, 18))
+    assert page.papers[0].title == (
+        "Being-0: A Humanoid Robotic Agent with Vision-Language Models and Modular Skills"
+    )
+    assert "\n" not in page.papers[0].abstract
+
+
+def _entry(paper_id: object = "2503.02130", **paper: object) -> dict[str, object]:
+    body = {"id": paper_id, "title": "A Title", "summary": "See https://x.org/a.", **paper}
+    return {"paper": body, "title": "A  Title\n  wrapped"}
+
+
+def test_parse_api_json_keeps_ids_as_strings_and_links_from_abstract() -> None:
+    page = _api(
+        json.dumps(
+            [_entry(authors=[{"name": "A", "hidden": False}, {"name": "B", "hidden": True}])]
+        )
+    )
+    paper = page.papers[0]
+    assert paper.arxiv_id == "2503.02130"
+    assert paper.title == "A Title wrapped"
+    assert paper.links == ("https://x.org/a",)
+    assert paper.authors == ("A",)
+
+
+def test_parse_api_json_empty_day_is_valid() -> None:
+    page = _api("[]")
+    assert page.papers == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('[{"paper": {"id": "2608.1', "truncated JSON"),
+        ('[{"paper": {"id": "2608.19880", "title": "x"}}, {', "truncated JSON"),
+        ('{"error": "Invalid date"}', "expected a JSON list of entries, got an object"),
+        ("<!DOCTYPE html><html>challenge</html>", "HTML served instead of JSON"),
+        ('[{"paper": {"title": "T", "summary": ""}}]', "entry 1 has no paper.id"),
+        (
+            '[{"paper": {"id": "2608.19880", "summary": ""}}]',
+            r"entry 1 \(2608.19880\) has no title",
+        ),
+        ('[{"paper": {"id": 2503.0213, "title": "T"}}]', "is a number, expected a string"),
+        ("[\"{'paper': {}}\"]", "is a string, not an object"),
+        ("", "empty response"),
+        ("[1, 2", "truncated JSON"),
+        ("[1 2]", "invalid JSON at line 1"),
+    ],
+)
+def test_parse_api_json_rejects_bad_input(text: str, message: str) -> None:
+    with pytest.raises(ParseError, match=message) as info:
+        _api(text)
+    assert info.value.source == "u"
+
+
+def test_parse_api_json_refuses_entries_of_another_day() -> None:
+    stamped = _entry(submittedOnDailyAt="2026-08-20T00:00:00.000Z")
+    with pytest.raises(ParseError, match="entries are listed on 2026-08-20, not 2026-08-21"):
+        _api(json.dumps([stamped]))
+
+
+def test_parse_api_json_lenient_reads_collector_defects() -> None:
+    entry = {"paper": {"id": "2501.05441", "title": "T", "summary": "S", "upvotes": 3}}
+    wrapped = json.dumps({"status": "success", "date": "2026-08-21", "data": [repr(entry)]})
+    assert _api(wrapped, lenient=True).papers[0].arxiv_id == "2501.05441"
+    with pytest.raises(ParseError, match="wrapper says date 2026-08-20"):
+        _api(wrapped.replace("2026-08-21", "2026-08-20"), lenient=True)
+    evil = json.dumps(["__import__('os').system('echo hi')"])
+    with pytest.raises(ParseError, match="neither an object nor a Python repr"):
+        _api(evil, lenient=True)
+
+
+def test_parse_daily_html_reads_embedded_json() -> None:
+    text = (HF / "page-2026-08-21.html").read_text(encoding="utf-8")
+    page = parse_daily_html(text, origin="p", source="hf-html", listing_date=DAY)
+    api = _api((HF / "api-2026-08-21.json").read_text(encoding="utf-8"))
+    assert page.papers == api.papers
+    assert page.content_hash == api.content_hash
+
+
+def test_parse_daily_html_reports_clamped_date() -> None:
+    text = (HF / "page-2026-08-21.html").read_text(encoding="utf-8")
+    with pytest.raises(ParseError, match="page shows 2026-08-21, not 2026-08-23"):
+        parse_daily_html(text, origin="p", source="hf-html", listing_date=date(2026, 8, 23))
+
+
+def test_parse_daily_html_refuses_cards_without_anchor() -> None:
+    text = (HF / "page-cards-only.html").read_text(encoding="utf-8")
+    with pytest.raises(ParseError, match="3 paper cards found, but cards carry no abstracts"):
+        parse_daily_html(text, origin="p", source="hf-html", listing_date=DAY)
+    with pytest.raises(ParseError, match="not a daily papers page"):
+        parse_daily_html("<html><body>hi</body></html>", origin="p", source="s")
+
+
+def _page_with(props: object) -> str:
+    escaped = html.escape(json.dumps(props, ensure_ascii=False), quote=True)
+    return f'<html><body><div data-target="DailyPapers" data-props="{escaped}"></div></body></html>'
+
+
+@pytest.mark.parametrize(
+    ("props", "message"),
+    [
+        ({"dateString": "2026-08-21"}, "no dailyPapers list"),
+        ({"dailyPapers": []}, "no readable dateString"),
+        ({"dailyPapers": [], "dateString": "2026-08-21", "periodType": "week"}, "lists a week"),
+    ],
+)
+def test_parse_daily_html_rejects_changed_layout(props: object, message: str) -> None:
+    with pytest.raises(ParseError, match=message):
+        parse_daily_html(_page_with(props), origin="p", source="s", listing_date=DAY)
+
+
+def test_decode_html_bytes_uses_meta_charset() -> None:
+    entry = {
+        "paper": {"id": "2608.00001", "title": "x", "summary": "Ça va"},
+        "title": "Résumé — naïve",
+    }
+    page = _page_with({"dateString": "2026-08-21", "dailyPapers": [entry]})
+    page = page.replace("<html>", '<html><head><meta charset="windows-1252"></head>')
+    text = decode_html_bytes(page.encode("cp1252"), header_charset=None, origin="p")
+    parsed = parse_daily_html(text, origin="p", source="s", listing_date=DAY)
+    assert (parsed.papers[0].title, parsed.papers[0].abstract) == ("Résumé — naïve", "Ça va")
+    # the header charset wins over <meta>, as in browsers
+    assert "R\u00c3" in decode_html_bytes("Ré".encode(), header_charset="latin-1", origin="p")
+
+
+def test_decode_html_bytes_refuses_wrong_charset() -> None:
+    body = ("<html>" + "é" * 200 + "</html>").encode("cp1252")
+    with pytest.raises(ParseError, match="undecodable characters"):
+        decode_html_bytes(body, header_charset="utf-8", origin="p")
+
+
+def test_decode_json_bytes_tolerates_bom_only_utf8() -> None:
+    assert json.loads(decode_json_bytes(b"\xef\xbb\xbf[]", origin="u")) == []
+    with pytest.raises(ParseError, match="JSON is not UTF-8"):
+        decode_json_bytes('["é"]'.encode("cp1252"), origin="u")
+
+
+def test_detect_format() -> None:
+    assert detect_format("\ufeff  [") == "json"
+    assert detect_format("<!doctype html>") == "html"
+    assert detect_format("new\n\nMar 14") == "text"
+
+
+def test_parse_saved_page_takes_date_from_name_or_option(tmp_path: Path) -> None:
+    text = (HF / "api-2026-08-21.json").read_text(encoding="utf-8")
+    kwargs = {"source": "s", "today": DAY}
+    assert (
+        parse_saved_page(text, origin="a/2026-08-21.json", listing_date=None, **kwargs).listing_date
+        == DAY
+    )
+    page = parse_saved_page(text, origin="a/x.json", listing_date=DAY, **kwargs)
+    assert page.listing_date == DAY
+    with pytest.raises(ParseError, match="entries are listed on 2026-08-21, not 2026-08-22"):
+        parse_saved_page(text, origin="a/x.json", listing_date=date(2026, 8, 22), **kwargs)
+    with pytest.raises(ParseError, match=r"pass --date or name the file like 2026-08-21\.json"):
+        parse_saved_page(text, origin="a/x.json", listing_date=None, **kwargs)
+    html_text = (HF / "page-2026-08-21.html").read_text(encoding="utf-8")
+    assert (
+        parse_saved_page(html_text, origin="x.html", listing_date=None, **kwargs).listing_date
+        == DAY
+    )
+
+
+def test_ingest_files_mixes_formats(tmp_path: Path, engine, now) -> None:
+    (tmp_path / "2026-08-21.json").write_bytes((HF / "api-2026-08-21.json").read_bytes())
+    (tmp_path / "page.txt").write_text(text_page("Aug 20, 2026", [("Old Paper", "Abstract.")]))
+    report = ingest_files([tmp_path], engine=engine, now=now)
+    assert report.ok
+    assert sorted((p.listing_date.isoformat(), p.papers, p.new) for p in report.pages) == [
+        ("2026-08-20", 1, 1),
+        ("2026-08-21", 3, 3),
+    ]
+
+
+def test_title_only_paper_gains_arxiv_id_from_api(engine, now) -> None:
+    api_text = (HF / "api-2025-03-18.json").read_text(encoding="utf-8")
+    api_page = _api(api_text, date(2025, 3, 18))
+    first = api_page.papers[0]
+    text = text_page("Mar 17, 2025", [(first.title, first.abstract)])
+    text_day = parse_saved_page(text, origin="t.txt", source="pages", today=DAY, listing_date=None)
+    with write_session(engine) as session:
+        upsert_page(session=session, page=text_day, now=now)
+    with write_session(engine) as session:
+        report = upsert_page(session=session, page=api_page, now=now)
+    assert (report.new, report.recurring) == (1, 1)
+    with read_session(engine) as session:
+        papers = select_papers(session=session)
+    merged = [p for p in papers if p.arxiv_id == first.arxiv_id]
+    assert len(papers) == 2
+    assert len(merged) == 1
+    assert merged[0].key.startswith("title:")
+    assert (merged[0].first_seen, merged[0].times_seen) == (date(2025, 3, 17), 2)
+
+
+@pytest.mark.skipif(not ARCHIVE.is_dir(), reason="real archive /work/shared/hf-api not present")
+def test_real_archive_files_parse() -> None:
+    malformed = {"2024-12-11.json", "2025-01-10.json"}
+    files = sorted(ARCHIVE.rglob("*.json"))
+    assert len(files) >= 80
+    total = 0
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        day = date.fromisoformat(path.stem)
+        raw = json.loads(text)
+        if path.name in malformed:
+            with pytest.raises(ParseError):
+                _api(text, day)  # strict (live API): refused
+            page = parse_saved_page(
+                text, origin=str(path), source="s", today=DAY, listing_date=None
+            )
+            assert len(page.papers) == len(raw if isinstance(raw, list) else raw["data"])
+        else:
+            page = _api(text, day)
+            assert [p.arxiv_id for p in page.papers] == [e["paper"]["id"] for e in raw]
+            assert all(p.title and "\n" not in p.title for p in page.papers)
+        total += len(page.papers)
+    assert total == 1763  # SOURCES.md: 1,762 counting the malformed files, + 1 history snapshot
