@@ -22,13 +22,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import Engine, insert, text
+from sqlalchemy import Engine, text
 
 from pipeline.db import init_db, make_engine, write_session
 from pipeline.identity import title_key
 from pipeline.parse.text_page import parse_text_page
 from pipeline.store import upsert_page
-from pipeline.tables import Appearance, Digest, Paper, PaperAlias
 
 NOW = datetime(2026, 11, 23, tzinfo=UTC)
 WORDS = (
@@ -56,35 +55,52 @@ def page_text(day: date, numbers: list[int]) -> str:
 
 
 def seed(engine: Engine, size: int) -> None:
-    """Bulk-load `size` papers over 365 days (one digest per day) into an empty store."""
+    """Bulk-load `size` papers over 365 days (one digest per day) into an empty store.
+
+    Rows go in through the DB-API's executemany (the fastest path each driver has), in the
+    exact shape paperboy writes them.
+    """
     start = date(2025, 1, 1)
-    with write_session(engine) as session:
-        session.execute(
-            insert(Digest),
-            [
-                {"id": d + 1, "source": "seed", "listing_date": start + timedelta(d),
-                 "origin": "seed", "content_hash": "x", "paper_count": 0, "ingested_at": NOW}
-                for d in range(365)
-            ],
-        )  # fmt: skip
-    batch = 20_000
-    for lo in range(0, size, batch):
-        numbers = range(lo, min(size, lo + batch))
-        papers, aliases, appearances = [], [], []
-        for n in numbers:
-            day = start + timedelta(n % 365)
-            key = title_key(title_of(n))
-            papers.append({"id": n + 1, "key": key, "title": title_of(n), "abstract": "x",
-                           "text_date": day, "links": [], "authors": [], "keywords": [],
-                           "first_seen": day, "last_seen": day, "times_seen": 1,
-                           "created_at": NOW})  # fmt: skip
-            aliases.append({"alias": key, "paper_id": n + 1})
-            appearances.append({"paper_id": n + 1, "digest_id": n % 365 + 1,
-                                "listing_date": day, "rank": 1})  # fmt: skip
-        with write_session(engine) as session:
-            session.execute(insert(Paper), papers)
-            session.execute(insert(PaperAlias), aliases)
-            session.execute(insert(Appearance), appearances)
+    digests = [(d + 1, "seed", start + timedelta(d), "seed", "x", 0, NOW) for d in range(365)]
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        marks = "?" if engine.dialect.name == "sqlite" else "%s"
+
+        def put(table: str, columns: str, rows: list[tuple[object, ...]]) -> None:
+            values = ", ".join([marks] * (columns.count(",") + 1))
+            cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({values})", rows)
+
+        stamp = NOW.replace(tzinfo=None) if engine.dialect.name == "sqlite" else NOW
+        put("digest", "id, source, listing_date, origin, content_hash, paper_count, ingested_at",
+            [(*d[:6], stamp) for d in digests])  # fmt: skip
+        batch = 50_000
+        for lo in range(0, size, batch):
+            papers, aliases, appearances = [], [], []
+            for n in range(lo, min(size, lo + batch)):
+                day = start + timedelta(n % 365)
+                title = title_of(n)
+                key = title_key(title)
+                papers.append((n + 1, key, title, "x", day, "[]", "[]", "[]", day, day, 1, stamp))
+                aliases.append((key, n + 1))
+                appearances.append((n + 1, n % 365 + 1, day, 1))
+            put("paper", "id, key, title, abstract, text_date, links, authors, keywords,"
+                " first_seen, last_seen, times_seen, created_at", papers)  # fmt: skip
+            put("paper_alias", "alias, paper_id", aliases)
+            put("appearance", "paper_id, digest_id, listing_date, rank", appearances)
+            raw.commit()
+        if engine.dialect.name == "postgresql":
+            for table in ("paper", "digest", "appearance"):
+                cursor.execute(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'),"
+                    f" (SELECT max(id) FROM {table}))"
+                )
+            cursor.execute("ANALYZE")
+        else:
+            cursor.execute("ANALYZE")
+        raw.commit()
+    finally:
+        raw.close()
 
 
 def bench_parse(pages: list[str]) -> float:

@@ -21,6 +21,8 @@ from pipeline import tables
 from pipeline.errors import StoreError
 
 BUSY_TIMEOUT_MS = 30_000  # a writer waits this long for another writer before giving up
+# SQLite's default page cache is 2 MiB; index look-ups in a store of 1M papers touch far more.
+CACHE_KIB = 64 * 1024
 _READ_ONLY = "paperboy_read_only"
 
 
@@ -30,6 +32,7 @@ def _sqlite_setup(engine: Engine) -> None:
         dbapi_connection.isolation_level = None  # we emit BEGIN ourselves (below)
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.execute("PRAGMA foreign_keys = ON")
