@@ -7,7 +7,7 @@ return these records, so renderers never touch a database session.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,3 +112,30 @@ class StoredPaper:
     def url(self) -> str | None:
         """Best link to the paper: its Hugging Face page when the arXiv id is known."""
         return f"https://huggingface.co/papers/{self.arxiv_id}" if self.arxiv_id else None
+
+
+@dataclass(frozen=True, slots=True)
+class FeedEntry:
+    """One paper as a feed item. Every field derives from stored data, never from the run."""
+
+    guid: str  # tag: URI from the paper key; the same in every feed and forever
+    title: str  # plain text
+    link: str  # absolute http(s) URL
+    summary_html: str  # escaped HTML (abstract, links, appearance history)
+    published: datetime  # aware UTC: the first-seen instant (listing date + rank offset)
+
+
+@dataclass(frozen=True, slots=True)
+class FeedInput:
+    """Everything one topic feed (RSS and Atom) is rendered from."""
+
+    slug: str
+    feed_id: str  # tag: URI of the feed
+    title: str
+    description: str
+    site_url: str  # the page the feed is about (channel link / rel=alternate)
+    rss_url: str  # where the RSS file is served (rel=self)
+    atom_url: str  # where the Atom file is served (rel=self)
+    author: str
+    updated: datetime  # aware UTC, derived from the entries' data
+    entries: tuple[FeedEntry, ...]  # in feed order (newest first)

@@ -203,3 +203,12 @@ def assign_topics(
         for topic in topics
         if score_topic(topic, title=title, abstract=abstract, keywords=keywords).selected
     )
+
+
+def topics_file(configured: Path | None) -> Path:
+    """The configured topics file, else the shipped ``config/topics.toml``."""
+    if configured is not None:
+        return configured
+    from pipeline.resources import resource_path
+
+    return resource_path("config/topics.toml")

@@ -12,8 +12,10 @@ import click
 
 from pipeline import __version__
 from pipeline.cli.common import App
+from pipeline.cli.feed_cmds import feeds
 from pipeline.cli.ingest_cmds import ingest, papers
 from pipeline.cli.setup_cmds import config_cmd, init
+from pipeline.cli.topic_cmds import topics
 from pipeline.errors import PipelineError
 
 
@@ -43,6 +45,8 @@ cli.add_command(init)
 cli.add_command(config_cmd)
 cli.add_command(ingest)
 cli.add_command(papers)
+cli.add_command(topics)
+cli.add_command(feeds)
 
 
 def main() -> None:
