@@ -46,7 +46,10 @@ class StoreConfig:
 @dataclass(frozen=True)
 class OutputConfig:
     dir: Path = _help(Path("out"), "folder for feeds/, outbox/ and other outputs")
-    site_url: str = _help("", "public URL where the output folder is served (links, feeds)")
+    site_url: str = _help(
+        "http://localhost:8080/",
+        "public URL where the output folder is served (feed self links, unsubscribe links)",
+    )
     title: str = _help("paperboy", "name shown in feed titles and emails")
     feed_item_limit: int = _help(100, "most recent papers per feed")
 

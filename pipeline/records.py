@@ -7,7 +7,8 @@ return these records, so renderers never touch a database session.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
+from urllib.parse import quote, quote_plus
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +110,36 @@ class StoredPaper:
     topics: tuple[str, ...] = field(default=())
 
     @property
-    def url(self) -> str | None:
-        """Best link to the paper: its Hugging Face page when the arXiv id is known."""
-        return f"https://huggingface.co/papers/{self.arxiv_id}" if self.arxiv_id else None
+    def url(self) -> str:
+        """Best link to the paper: its Hugging Face page when the arXiv id is known, else a
+        Hugging Face papers search for its title (text pages carry no id)."""
+        if self.arxiv_id:
+            return f"https://huggingface.co/papers/{quote(self.arxiv_id, safe='/')}"
+        return f"https://huggingface.co/papers?q={quote_plus(self.title)}"
+
+
+@dataclass(frozen=True, slots=True)
+class FeedEntry:
+    """One paper as a feed item. Every field derives from stored data, never from the run."""
+
+    guid: str  # tag: URI from the paper key; the same in every feed and forever
+    title: str  # plain text
+    link: str  # absolute http(s) URL
+    summary_html: str  # escaped HTML (abstract, links, appearance history)
+    published: datetime  # aware UTC: the first-seen instant (listing date + rank offset)
+
+
+@dataclass(frozen=True, slots=True)
+class FeedInput:
+    """Everything one topic feed (RSS and Atom) is rendered from."""
+
+    slug: str
+    feed_id: str  # tag: URI of the feed
+    title: str
+    description: str
+    site_url: str  # the page the feed is about (channel link / rel=alternate)
+    rss_url: str  # where the RSS file is served (rel=self)
+    atom_url: str  # where the Atom file is served (rel=self)
+    author: str
+    updated: datetime  # aware UTC, derived from the entries' data
+    entries: tuple[FeedEntry, ...]  # in feed order (newest first)

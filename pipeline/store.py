@@ -22,7 +22,7 @@ from sqlmodel import Session, col, select
 from pipeline.diff import diff_papers, prefer_text
 from pipeline.identity import arxiv_key, title_key
 from pipeline.records import Page, PageReport, ParsedPaper, StoredPaper
-from pipeline.tables import Appearance, Digest, Paper, PaperAlias
+from pipeline.tables import Appearance, Digest, Meta, Paper, PaperAlias
 
 CHUNK = 500  # rows per IN (...) look-up and per executemany batch
 _T = TypeVar("_T")
@@ -325,4 +325,54 @@ def last_listing_date(*, session: Session, source: str | None = None) -> date | 
     if source is not None:
         query = query.where(col(Digest.source) == source)
     found: date | None = session.execute(query).scalar_one()
+    return found
+
+
+def iter_papers_newest_first(
+    *, session: Session, batch: int = CHUNK
+) -> Iterator[tuple[StoredPaper, int]]:
+    """Every paper, newest first seen first (then key), with its best rank on that first day.
+
+    Reads in keyset-paginated batches over the ``first_seen`` index, so a caller that stops
+    early (a feed that is full) reads only what it needs.
+    """
+    first_rank = (
+        select(func.min(col(Appearance.rank)))
+        .where(
+            col(Appearance.paper_id) == col(Paper.id),
+            col(Appearance.listing_date) == col(Paper.first_seen),
+        )
+        .scalar_subquery()
+    )
+    cursor: tuple[date, str] | None = None
+    while True:
+        query = select(Paper, first_rank).order_by(col(Paper.first_seen).desc(), col(Paper.key))
+        if cursor is not None:
+            seen, key = cursor
+            query = query.where(
+                or_(
+                    col(Paper.first_seen) < seen,
+                    (col(Paper.first_seen) == seen) & (col(Paper.key) > key),
+                )
+            )
+        rows = session.exec(query.limit(batch)).all()
+        for paper, rank in rows:
+            yield _record(paper), int(rank) if rank is not None else 1
+        if len(rows) < batch:
+            return
+        cursor = (rows[-1][0].first_seen, rows[-1][0].key)
+
+
+def ensure_meta(*, session: Session, key: str, value: str) -> str:
+    """The stored value of ``key``; stores ``value`` first if the key is missing (never updates)."""
+    session.execute(_insert(session, Meta).values(key=key, value=value).on_conflict_do_nothing())
+    stored: str = session.execute(select(col(Meta.value)).where(col(Meta.key) == key)).scalar_one()
+    return stored
+
+
+def get_meta(*, session: Session, key: str) -> str | None:
+    """The stored value of ``key``, or None."""
+    found: str | None = session.execute(
+        select(col(Meta.value)).where(col(Meta.key) == key)
+    ).scalar_one_or_none()
     return found

@@ -43,6 +43,30 @@ class Rule:
 
     text: str
     pattern: re.Pattern[str]
+    # A lowercase ASCII word every match contains, checked with ``in`` on fold_for_needle(text)
+    # before the regex runs: a cheap pre-filter (feeds score 50 topics x many papers).
+    needle: str | None = None
+
+    def search(self, text: str, folded: str) -> bool:
+        """True when the rule matches ``text`` (``folded`` = fold_for_needle(text))."""
+        if self.needle is not None and self.needle not in folded:
+            return False
+        return self.pattern.search(text) is not None
+
+
+# Characters that re.IGNORECASE matches to an ASCII letter but str.lower() does not map to it
+# (checked over every code point), so the needle pre-filter never rejects a real match.
+_NEEDLE_FOLD = str.maketrans({"İ": "i", "ı": "i", "ſ": "s", "K": "k"})
+
+
+def fold_for_needle(text: str) -> str:
+    """Lowercased text for the needle pre-filter."""
+    return text.translate(_NEEDLE_FOLD).lower()
+
+
+def _needle(phrase: str) -> str | None:
+    words = [w for w in re.split(r"[\s\-]+", phrase.strip()) if w.isascii() and w.isalnum()]
+    return max(words, key=len).lower() if words else None
 
 
 @dataclass(frozen=True)
@@ -97,7 +121,7 @@ def _rules(topic: dict[str, Any], key: str, *, regex: bool, where: str) -> tuple
             pattern = re.compile(value, re.IGNORECASE) if regex else phrase_pattern(value)
         except re.error as exc:
             raise ConfigError(f"{key}: invalid regex {value!r}: {exc}", path=where) from exc
-        rules.append(Rule(text=value, pattern=pattern))
+        rules.append(Rule(text=value, pattern=pattern, needle=None if regex else _needle(value)))
     return tuple(rules)
 
 
@@ -172,16 +196,22 @@ def score_topic(
 ) -> TopicScore:
     """Score one paper's text against one topic, keeping which rules matched (for explain)."""
     keyword_text = " | ".join(keywords)
+    folded_title, folded_abstract = fold_for_needle(title), fold_for_needle(abstract)
+    folded_keywords = fold_for_needle(keyword_text)
     matches = []
     for rule in topic.include:
-        if rule.pattern.search(title):
+        if rule.search(title, folded_title):
             matches.append(RuleMatch(rule.text, "title", topic.title_weight))
-        elif rule.pattern.search(abstract):
+        elif rule.search(abstract, folded_abstract):
             matches.append(RuleMatch(rule.text, "abstract", topic.abstract_weight))
-        elif keyword_text and rule.pattern.search(keyword_text):
+        elif keyword_text and rule.search(keyword_text, folded_keywords):
             matches.append(RuleMatch(rule.text, "keywords", topic.abstract_weight))
     excluded_by = next(
-        (r.text for r in topic.exclude if r.pattern.search(title) or r.pattern.search(abstract)),
+        (
+            r.text
+            for r in topic.exclude
+            if r.search(title, folded_title) or r.search(abstract, folded_abstract)
+        ),
         None,
     )
     score = sum(m.score for m in matches)
@@ -203,3 +233,12 @@ def assign_topics(
         for topic in topics
         if score_topic(topic, title=title, abstract=abstract, keywords=keywords).selected
     )
+
+
+def topics_file(configured: Path | None) -> Path:
+    """The configured topics file, else the shipped ``config/topics.toml``."""
+    if configured is not None:
+        return configured
+    from pipeline.resources import resource_path
+
+    return resource_path("config/topics.toml")

@@ -11,11 +11,13 @@ import click
 
 from pipeline import __version__
 from pipeline.cli.common import App
+from pipeline.cli.feed_cmds import feeds
 from pipeline.cli.fetch_cmds import fetch
 from pipeline.cli.ingest_cmds import ingest, papers
 from pipeline.cli.run_cmds import run
 from pipeline.cli.schedule_cmds import schedule
 from pipeline.cli.setup_cmds import check, config_cmd, init
+from pipeline.cli.topic_cmds import topics
 from pipeline.errors import PipelineError
 
 
@@ -62,6 +64,8 @@ cli.add_command(papers)
 cli.add_command(run)
 cli.add_command(schedule)
 cli.add_command(fetch)
+cli.add_command(topics)
+cli.add_command(feeds)
 
 
 def main() -> None:

@@ -7,18 +7,26 @@ import click
 from pipeline.cli.common import App, pass_app
 from pipeline.config import describe_settings
 from pipeline.db import read_session, redact_url
+from pipeline.feeds import feed_tagging_entity
 from pipeline.integrity import check_store
 from pipeline.store import store_counts
 
 
 @click.command()
+@click.option(
+    "--feed-authority",
+    metavar="DOMAIN",
+    help="Domain (or email) you own, used in feed GUIDs (tag:DOMAIN,DATE:...). Only the first "
+    "init sets it; it never changes after. Default: a random private name.",
+)
 @pass_app
-def init(app: App) -> None:
+def init(app: App, feed_authority: str | None) -> None:
     """Create the store (tables) and the output folder. Safe to run again."""
-    app.engine()
+    entity = feed_tagging_entity(app.engine(), now=app.now(), authority=feed_authority)
     app.config.output_dir.mkdir(parents=True, exist_ok=True)
     click.echo(f"store ready: {redact_url(app.config.database_url)}")
     click.echo(f"output folder: {app.config.output_dir}")
+    click.echo(f"feed GUIDs: tag:{entity}:...")
 
 
 @click.command("config")

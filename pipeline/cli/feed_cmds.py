@@ -1,0 +1,26 @@
+"""``paperboy feeds``: render every topic feed (RSS 2.0 and Atom) and the OPML index."""
+
+from __future__ import annotations
+
+import click
+
+from pipeline.cli.common import App, pass_app
+from pipeline.cli.topic_cmds import load_app_topics
+from pipeline.feeds import render_all_feeds
+
+
+@click.command()
+@pass_app
+def feeds(app: App) -> None:
+    """Write <output>/feeds/<topic>.xml (RSS 2.0) and .atom for every topic and for "all",
+    plus feeds/index.opml. Files whose content did not change are left untouched.
+
+    Needs [output] site_url (the public URL of the output folder) for absolute links.
+    """
+    report = render_all_feeds(
+        app.config, engine=app.engine(), topics=load_app_topics(app), now=app.now()
+    )
+    click.echo(
+        f"{report.feeds} feed(s) in {report.folder}: {len(report.written)} file(s) written, "
+        f"{report.unchanged} unchanged"
+    )
