@@ -102,7 +102,7 @@ class Config:
     http: HttpConfig = HttpConfig()
     email: EmailConfig = EmailConfig()
     schedule: ScheduleConfig = ScheduleConfig()
-    sources: tuple[SourceConfig, ...] = ()
+    sources: tuple[SourceConfig, ...] = (SourceConfig(name="hf-daily", kind="hf-api"),)
     topics_file: Path | None = None  # None: the shipped default topics
 
     @property
@@ -217,7 +217,7 @@ def config_from_mapping(
         name: _section(cls, tables.get(name, {}), path=where, name=name)
         for name, cls in _SECTIONS.items()
     }
-    sources = _sources(data.get("sources", []), path=where)
+    sources = _sources(data["sources"], path=where) if "sources" in data else Config.sources
     sources = tuple(
         dataclasses.replace(s, path=base_dir / s.path) if s.path is not None else s for s in sources
     )

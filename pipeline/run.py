@@ -1,22 +1,34 @@
-"""The daily job: ingest every source, then render and deliver. The only orchestrator.
+"""The daily job: ingest every source (catching up missed days), render feeds, send emails.
 
-``run_once`` calls the stages in a fixed order (ingest -> feeds -> emails); a failing source is
-recorded in the report and the rest of the run goes on, so what succeeded is still delivered.
+The only orchestrator. Stages run in a fixed order; a failing source or date is recorded in the
+report and the rest of the run goes on, so what succeeded is still delivered, and the exit
+status tells cron that something failed. Every stage is idempotent per edition (listing date),
+so running the job twice (cron and scheduler overlapping, the DST fall-back double fire) changes
+nothing the second time.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import httpx
 from sqlalchemy import Engine
 
-from pipeline.config import Config
-from pipeline.ingest import ingest_files
-from pipeline.records import Failure, IngestReport, PageReport
+from pipeline.config import Config, SourceConfig
+from pipeline.db import read_session
+from pipeline.errors import FetchError, PipelineError
+from pipeline.feeds import FeedsReport, render_all_feeds
+from pipeline.fetch import make_client
+from pipeline.ingest import DEFAULT_SOURCE, ingest_files
+from pipeline.records import Failure, PageReport
+from pipeline.sources import ingest_source_date
+from pipeline.store import last_listing_date, listing_dates
+from pipeline.topics import Topic
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +39,9 @@ class RunReport:
 
     pages: tuple[PageReport, ...] = ()
     failures: tuple[Failure, ...] = ()
-    notes: tuple[str, ...] = field(default=())
+    notes: tuple[str, ...] = ()
+    feeds: FeedsReport | None = None
+    editions: tuple[date, ...] = field(default=())  # listing dates that got new content
 
     @property
     def ok(self) -> bool:
@@ -35,49 +49,158 @@ class RunReport:
         return not self.failures
 
 
+def dates_to_fetch(have: set[date], last: date | None, today: date, *, max_days: int) -> list[date]:
+    """Listing dates to fetch, oldest first, within the latest ``max_days`` days up to today:
+    every date not stored yet (missed days, days that failed before) and the last stored date
+    and later (day lists grow during the day, so the latest is fetched again).
+    """
+    first = today - timedelta(days=max_days - 1)
+    window = [first + timedelta(days=n) for n in range(max_days)]
+    return [day for day in window if day not in have or (last is not None and day >= last)]
+
+
+@dataclass
+class _Progress:
+    pages: list[PageReport] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    on_page: Callable[[PageReport], None] | None = None
+    on_failure: Callable[[Failure], None] | None = None
+
+    def page(self, report: PageReport) -> None:
+        self.pages.append(report)
+        if self.on_page:
+            self.on_page(report)
+
+    def fail(self, origin: str, message: str) -> None:
+        failure = Failure(origin, message)
+        self.failures.append(failure)
+        if self.on_failure:
+            self.on_failure(failure)
+
+
+def _ingest_live(
+    cfg: Config,
+    source: SourceConfig,
+    *,
+    engine: Engine,
+    client: httpx.Client,
+    now: datetime,
+    sleep: Callable[[float], None],
+    progress: _Progress,
+) -> None:
+    today = now.astimezone(UTC).date()
+    first = today - timedelta(days=cfg.ingest.catch_up_max_days - 1)
+    with read_session(engine) as session:
+        last = last_listing_date(session=session, source=source.name)
+        have = listing_dates(session=session, source=source.name, start=first, end=today)
+    days = dates_to_fetch(have, last, today, max_days=cfg.ingest.catch_up_max_days)
+    if last is not None and last < first - timedelta(days=1):
+        missed = (first - last).days - 1
+        progress.notes.append(
+            f"source {source.name}: {missed} older missed day(s) not fetched "
+            f"(catch_up_max_days = {cfg.ingest.catch_up_max_days})"
+        )
+    for day in days:
+        try:
+            report = ingest_source_date(
+                source, day, http=cfg.http, client=client, engine=engine, now=now, sleep=sleep,
+                max_file_bytes=cfg.ingest.max_page_bytes,
+            )  # fmt: skip
+        except FetchError as exc:
+            progress.fail(f"{source.name} {day}", str(exc))
+            if exc.deferred_until is not None:  # rate-limited: stop this source for this run
+                progress.notes.append(f"source {source.name}: deferred until {exc.deferred_until}")
+                return
+            continue
+        except PipelineError as exc:
+            progress.fail(f"{source.name} {day}", str(exc))
+            continue
+        progress.page(report)
+
+
+def ingest_all(
+    cfg: Config,
+    *,
+    engine: Engine,
+    now: datetime,
+    progress: _Progress,
+    extra_pages: Sequence[Path] = (),
+    client: httpx.Client | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    offline: bool = False,
+) -> None:
+    """Ingest every enabled source, then ``extra_pages``; failures go to ``progress``."""
+    live = [s for s in cfg.sources if s.enabled and s.kind != "files"]
+    if offline and live:
+        progress.notes.append(f"offline: skipped {', '.join(s.name for s in live)}")
+        live = []
+    own_client = client is None and bool(live)
+    http = make_client(cfg.http) if own_client else client
+    try:
+        for source in cfg.sources:
+            if not source.enabled:
+                continue
+            if source.kind == "files":
+                folders = [source.path] if source.path is not None else []
+                if not all(folder.exists() for folder in folders):
+                    progress.notes.append(f"source {source.name}: folder {source.path} missing")
+                    continue
+                _ingest_folder(folders, cfg, engine=engine, now=now, progress=progress,
+                               source=source.name)  # fmt: skip
+            elif http is not None and source in live:
+                _ingest_live(cfg, source, engine=engine, client=http, now=now, sleep=sleep,
+                             progress=progress)  # fmt: skip
+        if extra_pages:
+            _ingest_folder(list(extra_pages), cfg, engine=engine, now=now, progress=progress)
+    finally:
+        if own_client and http is not None:
+            http.close()
+
+
+def _ingest_folder(
+    paths: list[Path], cfg: Config, *, engine: Engine, now: datetime, progress: _Progress,
+    source: str = DEFAULT_SOURCE,
+) -> None:  # fmt: skip
+    """Ingest saved pages; reports and failures reach ``progress`` through its callbacks."""
+    ingest_files(
+        paths,
+        engine=engine,
+        now=now,
+        source=source,
+        max_bytes=cfg.ingest.max_page_bytes,
+        on_page=progress.page,
+        on_failure=lambda failure: progress.fail(failure.origin, failure.message),
+    )
+
+
 def run_once(
     cfg: Config,
     *,
     engine: Engine,
     now: datetime,
+    topics: Sequence[Topic],
     extra_pages: Sequence[Path] = (),
+    client: httpx.Client | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    offline: bool = False,
     on_page: Callable[[PageReport], None] | None = None,
     on_failure: Callable[[Failure], None] | None = None,
 ) -> RunReport:
-    """Run the whole daily job once."""
-    pages: list[PageReport] = []
-    failures: list[Failure] = []
-    notes: list[str] = []
-    for source in cfg.sources:
-        if not source.enabled:
-            continue
-        if source.kind == "files" and source.path is not None:
-            if not source.path.exists():
-                notes.append(f"source {source.name}: folder {source.path} does not exist, skipped")
-                continue
-            report = ingest_files(
-                [source.path],
-                engine=engine,
-                now=now,
-                source=source.name,
-                max_bytes=cfg.ingest.max_page_bytes,
-                on_page=on_page,
-                on_failure=on_failure,
-            )
-            _collect(report, pages, failures)
-    if extra_pages:
-        report = ingest_files(
-            extra_pages,
-            engine=engine,
-            now=now,
-            max_bytes=cfg.ingest.max_page_bytes,
-            on_page=on_page,
-            on_failure=on_failure,
-        )
-        _collect(report, pages, failures)
-    return RunReport(pages=tuple(pages), failures=tuple(failures), notes=tuple(notes))
-
-
-def _collect(report: IngestReport, pages: list[PageReport], failures: list[Failure]) -> None:
-    pages.extend(report.pages)
-    failures.extend(report.failures)
+    """Run the whole daily job once: ingest, feeds, emails."""
+    progress = _Progress(on_page=on_page, on_failure=on_failure)
+    ingest_all(cfg, engine=engine, now=now, progress=progress, extra_pages=extra_pages,
+               client=client, sleep=sleep, offline=offline)  # fmt: skip
+    editions = tuple(sorted({p.listing_date for p in progress.pages if not p.unchanged}))
+    feeds: FeedsReport | None = None
+    try:
+        feeds = render_all_feeds(cfg, engine=engine, topics=topics, now=now)
+    except PipelineError as exc:
+        progress.fail("feeds", str(exc))
+    return RunReport(
+        pages=tuple(progress.pages),
+        failures=tuple(progress.failures),
+        notes=tuple(progress.notes),
+        feeds=feeds,
+        editions=editions,
+    )

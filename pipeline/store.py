@@ -376,3 +376,11 @@ def get_meta(*, session: Session, key: str) -> str | None:
         select(col(Meta.value)).where(col(Meta.key) == key)
     ).scalar_one_or_none()
     return found
+
+
+def listing_dates(*, session: Session, source: str, start: date, end: date) -> set[date]:
+    """The listing dates stored for ``source`` between ``start`` and ``end`` (inclusive)."""
+    query = select(col(Digest.listing_date)).where(
+        col(Digest.source) == source, col(Digest.listing_date).between(start, end)
+    )
+    return set(session.exec(query))

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from pipeline.cli.common import App, pass_app
+from pipeline.cli.topic_cmds import load_app_topics
 from pipeline.lock import LockedError, run_lock
 from pipeline.records import Failure, PageReport
 from pipeline.run import run_once
@@ -21,8 +22,11 @@ from pipeline.run import run_once
     type=click.Path(exists=True, path_type=Path),
     help="Also ingest these saved pages (files or folders). Repeatable.",
 )
+@click.option(
+    "--offline", is_flag=True, help="Skip sources that need the network (hf-api, hf-html)."
+)
 @pass_app
-def run(app: App, extra_pages: tuple[Path, ...]) -> None:
+def run(app: App, extra_pages: tuple[Path, ...], offline: bool) -> None:
     """Run the daily job: ingest all sources (catching up missed days), then render and deliver.
 
     Exits 1 if any source failed, after delivering what succeeded. If another run holds the
@@ -45,7 +49,9 @@ def run(app: App, extra_pages: tuple[Path, ...]) -> None:
                 app.config,
                 engine=engine,
                 now=app.now(),
+                topics=load_app_topics(app),
                 extra_pages=extra_pages,
+                offline=offline,
                 on_page=on_page,
                 on_failure=on_failure,
             )
@@ -54,6 +60,11 @@ def run(app: App, extra_pages: tuple[Path, ...]) -> None:
         return
     for note in report.notes:
         click.echo(note, err=True)
+    if report.feeds is not None:
+        click.echo(
+            f"feeds: {report.feeds.feeds} feed(s) in {report.feeds.folder}, "
+            f"{len(report.feeds.written)} file(s) written, {report.feeds.unchanged} unchanged"
+        )
     click.echo(
         f"run done: {len(report.pages)} page(s), {sum(p.new for p in report.pages)} new paper(s), "
         f"{len(report.failures)} error(s)"

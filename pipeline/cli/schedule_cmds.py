@@ -7,6 +7,7 @@ import logging
 import click
 
 from pipeline.cli.common import App, pass_app
+from pipeline.cli.topic_cmds import load_app_topics
 from pipeline.lock import LockedError, run_lock
 from pipeline.run import run_once
 from pipeline.schedule import build_scheduler, build_trigger, run_until_signalled
@@ -35,11 +36,12 @@ def schedule(app: App, show_next: int | None) -> None:
             previous, when = fire, fire
         return
     engine = app.engine()
+    topics = load_app_topics(app)
 
     def job() -> None:
         try:
             with run_lock(engine):
-                report = run_once(cfg, engine=engine, now=app.now())
+                report = run_once(cfg, engine=engine, now=app.now(), topics=topics)
         except LockedError as exc:
             log.warning("skipped: %s", exc)
             return

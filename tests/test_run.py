@@ -1,0 +1,194 @@
+"""The daily job end to end: catch-up over missed days, feeds, failures, idempotent reruns."""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import UTC, date, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+from click.testing import CliRunner
+from freezegun import freeze_time
+from sqlalchemy import Engine
+
+from pipeline.cli import cli
+from pipeline.config import Config
+from pipeline.run import dates_to_fetch, run_once
+from pipeline.topics import load_topics, topics_file
+from tests.conftest import DATA, make_config
+from tests.hf_support import FakeClock, mock_client
+
+WEEK = {
+    date.fromisoformat(f.stem): json.loads(f.read_text(encoding="utf-8"))
+    for f in sorted((DATA / "hf" / "week").glob("*.json"))
+}
+TOPICS = load_topics(topics_file(None))
+
+
+def at(day: str) -> datetime:
+    return datetime.fromisoformat(f"{day}T09:00:00").replace(tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("have", "today", "max_days", "expected"),
+    [
+        ([], "20", 3, ["18", "19", "20"]),  # a fresh store: the whole window
+        (["10", "17"], "20", 5, ["16", "17", "18", "19", "20"]),  # missed days + the last
+        (["10", "17"], "20", 2, ["19", "20"]),  # bounded
+        (["16", "18"], "20", 5, ["17", "18", "19", "20"]),  # a day that failed is retried
+        (["18", "19", "20"], "20", 3, ["20"]),  # up to date: only the last again
+        (["25"], "20", 3, ["18", "19", "20"]),  # clock moved backwards: missing days only
+    ],
+)
+def test_dates_to_fetch(have: list[str], today: str, max_days: int, expected: list[str]) -> None:
+    def day(d: str) -> date:
+        return date(2026, 8, int(d))
+
+    stored = {day(d) for d in have}
+    got = dates_to_fetch(stored, max(stored, default=None), day(today), max_days=max_days)
+    assert got == [day(d) for d in expected]
+
+
+class Api:
+    """A MockTransport handler serving the recorded week by ?date=, recording requests."""
+
+    def __init__(self, fail: set[date] | None = None) -> None:
+        self.fail = fail or set()
+        self.dates: list[date] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        day = date.fromisoformat(request.url.params["date"])
+        self.dates.append(day)
+        if day in self.fail:
+            return httpx.Response(503, text="down")
+        if request.url.params.get("p", "0") != "0":
+            return httpx.Response(200, json=[])
+        return httpx.Response(200, json=WEEK.get(day, []))
+
+
+def config(tmp_path: Path, **ingest: int) -> Config:
+    return make_config(
+        tmp_path,
+        ingest={"catch_up_max_days": 14, **ingest},
+        output={"site_url": "https://papers.example.org/"},
+        http={"retries": 1},
+    )
+
+
+def run(cfg: Config, engine: Engine, api: Api, day: str):  # type: ignore[no-untyped-def]
+    clock = FakeClock()
+    with mock_client(api, cfg.http) as client:
+        return run_once(cfg, engine=engine, now=at(day), topics=TOPICS, client=client,
+                        sleep=clock.sleep)  # fmt: skip
+
+
+def expected_counts(days: list[date]) -> dict[date, tuple[int, int, int]]:
+    """(papers, new, recurring) per day, computed from the recorded ids alone."""
+    seen: set[str] = set()
+    counts = {}
+    for day in sorted(WEEK):
+        ids = {entry["paper"]["id"] for entry in WEEK[day]}
+        if day in days:
+            counts[day] = (len(ids), len(ids - seen), len(ids & seen))
+        seen |= ids
+    return counts
+
+
+def test_three_missed_days_are_caught_up_in_one_run(tmp_path: Path, engine: Engine) -> None:
+    cfg = config(tmp_path)
+    api = Api()
+    first = run(cfg, engine, api, "2026-08-13")
+    assert first.ok and [p.listing_date for p in first.pages][-1] == date(2026, 8, 13)
+    api.dates.clear()
+    report = run(cfg, engine, api, "2026-08-17")  # down from the 14th to the 16th
+    assert report.ok, report.failures
+    days = [date(2026, 8, d) for d in (13, 14, 15, 16, 17)]
+    assert sorted(set(api.dates)) == days  # the last ingested day is fetched again
+    got = {p.listing_date: (p.papers, p.new, p.recurring) for p in report.pages}
+    recorded = expected_counts(days)
+    assert got[date(2026, 8, 14)] == recorded[date(2026, 8, 14)]
+    assert got[date(2026, 8, 17)] == recorded[date(2026, 8, 17)]
+    assert got[date(2026, 8, 15)] == got[date(2026, 8, 16)] == (0, 0, 0)  # a weekend: empty days
+    assert [p.listing_date for p in report.pages] == days  # in date order
+    assert report.editions == (date(2026, 8, 14), date(2026, 8, 15), date(2026, 8, 16),
+                               date(2026, 8, 17))  # fmt: skip
+    assert report.feeds is not None and report.feeds.written
+
+
+def test_catch_up_is_bounded_and_says_so(tmp_path: Path, engine: Engine) -> None:
+    cfg = config(tmp_path, catch_up_max_days=2)
+    api = Api()
+    run(cfg, engine, api, "2026-08-13")
+    api.dates.clear()
+    report = run(cfg, engine, api, "2026-08-18")
+    assert sorted(set(api.dates)) == [date(2026, 8, 17), date(2026, 8, 18)]
+    assert report.notes == (
+        "source hf-daily: 3 older missed day(s) not fetched (catch_up_max_days = 2)",
+    )
+
+
+def test_failing_date_does_not_stop_the_others_and_rerun_changes_nothing(
+    tmp_path: Path, engine: Engine
+) -> None:
+    cfg = config(tmp_path, catch_up_max_days=3)
+    report = run(cfg, engine, Api(fail={date(2026, 8, 19)}), "2026-08-20")
+    assert not report.ok
+    assert [f.origin for f in report.failures] == ["hf-daily 2026-08-19"]
+    assert "503" in report.failures[0].message
+    assert [p.listing_date for p in report.pages] == [date(2026, 8, 18), date(2026, 8, 20)]
+    assert report.feeds is not None and report.feeds.written  # delivered what succeeded
+    healed = run(cfg, engine, Api(), "2026-08-20")
+    assert healed.ok
+    assert {p.listing_date: p.unchanged for p in healed.pages} == {
+        date(2026, 8, 19): False,  # the failed day is fetched again, the 18th is not
+        date(2026, 8, 20): True,
+    }
+    again = run(cfg, engine, Api(), "2026-08-20")
+    assert again.editions == ()
+    assert again.feeds is not None and again.feeds.written == ()  # byte-identical feeds
+
+
+class _Handler(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        query = parse_qs(urlsplit(self.path).query)
+        day = date.fromisoformat(query["date"][0])
+        if day == date(2026, 8, 19) or query.get("p", ["0"])[0] != "0":
+            body, status = (b"[]", 200) if day != date(2026, 8, 19) else (b"gone", 404)
+        else:
+            body, status = json.dumps(WEEK.get(day, [])).encode(), 200
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_cli_run_against_local_server_exits_1_after_delivering(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        monkeypatch.setenv("PAPERBOY_HF_BASE_URL", f"http://127.0.0.1:{server.server_port}")
+        monkeypatch.delenv("PAPERBOY_CONFIG", raising=False)
+        config_file = tmp_path / "paperboy.toml"
+        config_file.write_text("[ingest]\ncatch_up_max_days = 2\n", encoding="utf-8")
+        with freeze_time("2026-08-20 09:00:00"):
+            result = CliRunner().invoke(cli, ["--config", str(config_file), "run"])
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result.exit_code == 1
+    assert "Error: hf-daily 2026-08-19: " in result.stderr and "404" in result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("ingested http://127.0.0.1:") and "2026-08-20 papers 15" in lines[0]
+    assert lines[-1] == "run done: 1 page(s), 15 new paper(s), 1 error(s)"
+    assert (tmp_path / "out" / "feeds" / "all.xml").exists()
