@@ -39,9 +39,13 @@ def make_config(tmp_path: Path, **sections: dict[str, object]) -> Config:
 
 def text_page(listing: str, papers: list[tuple[str, str]], *, header: str | None = None) -> str:
     """A saved text page in the samples' layout: header, date line, title/abstract blocks."""
-    head = header if header is not None else (
-        "new\n\nGet trending papers in your email inbox!\n\nSubscribe\n\n"
-        "byAK and the research community\n\n"
+    head = (
+        header
+        if header is not None
+        else (
+            "new\n\nGet trending papers in your email inbox!\n\nSubscribe\n\n"
+            "byAK and the research community\n\n"
+        )
     )
     body = "".join(f"{title}\n\n{abstract}\n\n" for title, abstract in papers)
     return f"{head}{listing}\n\n{body}"

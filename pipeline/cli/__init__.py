@@ -12,8 +12,10 @@ import click
 
 from pipeline import __version__
 from pipeline.cli.common import App
+from pipeline.cli.email_cmds import emails
 from pipeline.cli.ingest_cmds import ingest, papers
 from pipeline.cli.setup_cmds import config_cmd, init
+from pipeline.cli.subscriber_cmds import subscribers
 from pipeline.errors import PipelineError
 
 
@@ -43,6 +45,8 @@ cli.add_command(init)
 cli.add_command(config_cmd)
 cli.add_command(ingest)
 cli.add_command(papers)
+cli.add_command(subscribers)
+cli.add_command(emails)
 
 
 def main() -> None:
