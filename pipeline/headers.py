@@ -16,7 +16,15 @@ SUBJECT_MAX = 200  # characters; long subjects are truncated by clients anyway
 # C0 and C1 controls, DEL, and the Unicode line/paragraph separators (incl. NEL U+0085).
 _CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _SPACES = re.compile(r"\s+")
+_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")  # embedding/override/isolate controls
 _ZERO_WIDTH_SPACE = "\u200b"
+
+
+def plain_text(value: str) -> str:
+    """Text without controls, bidi overrides or runs of whitespace (for bodies and headers)."""
+    text = _CONTROLS.sub(" ", value)
+    text = _BIDI.sub("", text)
+    return _SPACES.sub(" ", text).strip()
 
 
 def header_text(value: str, *, limit: int = SUBJECT_MAX) -> str:

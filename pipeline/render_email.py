@@ -27,7 +27,7 @@ import jinja2
 
 from pipeline.edition import Edition
 from pipeline.errors import ConfigError, RenderError
-from pipeline.headers import header_text, safe_url
+from pipeline.headers import header_text, plain_text, safe_url
 from pipeline.records import StoredPaper
 from pipeline.subscribers import normalize_email
 
@@ -116,7 +116,7 @@ def message_id(secret: bytes, *, subscriber_id: int, edition: date, domain: str)
 
 
 def _excerpt(text: str, limit: int) -> str:
-    text = " ".join(text.split())
+    text = plain_text(text)
     if len(text) <= limit:
         return text
     return text[:limit].rsplit(" ", 1)[0].rstrip(" ,.;:") + "…"
