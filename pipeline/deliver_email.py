@@ -41,6 +41,7 @@ class SmtpTarget:
     starttls: bool
     implicit_tls: bool
     tls_verify: bool = True
+    ca_file: str = ""  # extra CA bundle to trust (a private relay's CA)
 
     def __repr__(self) -> str:
         return f"SmtpTarget({self.describe()})"
@@ -53,7 +54,11 @@ class SmtpTarget:
 
 
 def parse_smtp_url(url: str, *, password: str = "") -> SmtpTarget:
-    """Parse ``smtp://user@host:587?starttls=true`` or ``smtps://host``; no password in URLs."""
+    """Parse ``smtp://user@host:587?starttls=true[&ca_file=PATH]`` or ``smtps://host``.
+
+    A password in the URL is refused (it comes from ``PAPERBOY_SMTP_PASSWORD``);
+    ``tls_verify=false`` exists for tests only and logs a warning.
+    """
     parts = urlsplit(url)
     if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
         raise ConfigError(
@@ -63,8 +68,9 @@ def parse_smtp_url(url: str, *, password: str = "") -> SmtpTarget:
         raise ConfigError(
             "put the password in PAPERBOY_SMTP_PASSWORD, not in the URL", key="email.smtp_url"
         )
-    query = {k: v[-1].lower() for k, v in parse_qs(parts.query).items()}
-    unknown = set(query) - {"starttls", "tls_verify"}
+    raw = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+    query = {k: v.lower() for k, v in raw.items()}
+    unknown = set(query) - {"starttls", "tls_verify", "ca_file"}
     if unknown:
         raise ConfigError(f"unknown options {sorted(unknown)}", key="email.smtp_url")
     implicit = parts.scheme == "smtps"
@@ -76,11 +82,12 @@ def parse_smtp_url(url: str, *, password: str = "") -> SmtpTarget:
         starttls=query.get("starttls", "false") in _TRUE and not implicit,
         implicit_tls=implicit,
         tls_verify=query.get("tls_verify", "true") in _TRUE,
+        ca_file=raw.get("ca_file", ""),
     )
 
 
 def _tls_context(target: SmtpTarget) -> ssl.SSLContext:
-    context = ssl.create_default_context()
+    context = ssl.create_default_context(cafile=target.ca_file or None)
     if not target.tls_verify:
         log.warning("TLS certificate verification is OFF for %s (tests only)", target.describe())
         context.check_hostname = False
@@ -90,7 +97,6 @@ def _tls_context(target: SmtpTarget) -> ssl.SSLContext:
 
 def open_smtp(target: SmtpTarget, *, timeout: float = SMTP_TIMEOUT) -> smtplib.SMTP:
     """Connect, EHLO, STARTTLS (verified) and log in; failures raise :class:`DeliveryError`."""
-    where = target.describe()
     try:
         if target.implicit_tls:
             conn: smtplib.SMTP = smtplib.SMTP_SSL(
@@ -98,6 +104,21 @@ def open_smtp(target: SmtpTarget, *, timeout: float = SMTP_TIMEOUT) -> smtplib.S
             )
         else:
             conn = smtplib.SMTP(target.host, target.port, timeout=timeout)
+    except ssl.SSLError as exc:
+        raise DeliveryError(target.describe(), f"TLS failed ({exc.reason or exc})") from None
+    except (smtplib.SMTPException, OSError) as exc:
+        raise DeliveryError(target.describe(), f"cannot connect: {exc}") from None
+    try:
+        _handshake(conn, target)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _handshake(conn: smtplib.SMTP, target: SmtpTarget) -> None:
+    where = target.describe()
+    try:
         conn.ehlo()
         if target.starttls:
             conn.starttls(context=_tls_context(target))
@@ -114,7 +135,6 @@ def open_smtp(target: SmtpTarget, *, timeout: float = SMTP_TIMEOUT) -> smtplib.S
         ) from None
     except (smtplib.SMTPException, OSError) as exc:
         raise DeliveryError(where, f"cannot connect: {type(exc).__name__}: {exc}") from None
-    return conn
 
 
 def classify_reply(code: int, text: str, *, phase: str) -> Outcome:

@@ -8,6 +8,7 @@ after, so a crash at any point leaves at most that one row ``sending`` (later ``
 from __future__ import annotations
 
 import secrets
+import smtplib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -67,7 +68,7 @@ class SmtpTransport:
 
     target: SmtpTarget
     timeout: float = 60.0
-    _conn: object | None = None
+    _conn: smtplib.SMTP | None = None
 
     def open(self) -> None:
         """Connect (raises DeliveryError)."""
@@ -75,17 +76,13 @@ class SmtpTransport:
 
     def send(self, item: OutboxItem, sender: str, data: bytes) -> Outcome:
         """Send over the open connection."""
-        import smtplib
-
-        if not isinstance(self._conn, smtplib.SMTP):
+        if self._conn is None:
             raise RuntimeError("transport not open")
         return send_one(self._conn, sender=sender, recipient=item.email, data=data)
 
     def close(self) -> None:
         """Quit."""
-        import smtplib
-
-        if isinstance(self._conn, smtplib.SMTP):
+        if self._conn is not None:
             close_smtp(self._conn)
         self._conn = None
 
@@ -224,6 +221,7 @@ def prepare_edition(
         expire_leases(session=session, edition=day, now=now, lease=job.lease)
         if resend_uncertain:
             reopen_uncertain(session=session, edition=day, now=now)
+        report.totals = outbox_counts(session=session, edition=day)
     return edition, report
 
 

@@ -103,7 +103,7 @@ def add_subscriber(
     *, session: Session, email: str, topics: Sequence[str], secret: bytes, now: datetime
 ) -> tuple[SubscriberRecord, str]:
     """Add or update a subscriber (idempotent); return it and added/updated/unchanged."""
-    address, key = normalize_email(email)
+    address, key = normalize_email(email)  # the first spelling given is kept for display
     row = session.exec(select(Subscriber).where(col(Subscriber.email_key) == key)).first()
     if row is None:
         nonce = secrets.token_hex(16)
@@ -119,9 +119,9 @@ def add_subscriber(
         session.add(row)
         session.flush()
         return _record(row), "added"
-    if list(row.topics) == list(topics) and row.status == "active" and row.email == address:
+    if list(row.topics) == list(topics) and row.status == "active":
         return _record(row), "unchanged"
-    row.topics, row.status, row.email, row.updated_at = list(topics), "active", address, now
+    row.topics, row.status, row.updated_at = list(topics), "active", now
     session.add(row)
     session.flush()
     return _record(row), "updated"

@@ -107,9 +107,8 @@ def emails(app: App, day: date | None, dry_run: bool, resend_uncertain: bool) ->
         engine=engine, day=day, job=job, now=now, resend_uncertain=resend_uncertain
     )
     transport = build_transport(cfg, day)
-    with click.progressbar(
-        length=max(1, report.totals.get("pending", 0) or 1), label="sending", file=sys.stderr
-    ) as bar:
+    todo = report.totals.get("pending", 0) + report.totals.get("retry", 0)
+    with click.progressbar(length=max(todo, 1), label="sending", file=sys.stderr) as bar:
         report = send_edition(
             engine=engine,
             edition=edition,
