@@ -196,7 +196,7 @@ def render_for(edition: Edition, chosen: Sequence[str], job: EmailJob) -> Bodies
 
 def message_bytes(item: OutboxItem, bodies: Bodies, job: EmailJob, now: datetime) -> bytes:
     """The wire form of one subscriber's message."""
-    msg = build_message(
+    return build_message(
         bodies,
         recipient=item.email,
         token=unsubscribe_token(job.secret, item.token_nonce),
@@ -204,7 +204,6 @@ def message_bytes(item: OutboxItem, bodies: Bodies, job: EmailJob, now: datetime
         now=now,
         msgid=item.message_id,
     )
-    return msg.as_bytes()
 
 
 def prepare_edition(

@@ -9,8 +9,10 @@ value made from data goes through :func:`pipeline.headers.header_text` (6.3).
 
 from __future__ import annotations
 
+import binascii
 import hashlib
 import hmac
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -37,6 +39,9 @@ HTML_LIMIT = 100_000  # bytes; Gmail clips HTML over ~102 KB, hiding the footer 
 TITLE_CHARS = 300  # a 100 KB "title" must not blow the size budget
 # Stands in for the subscriber's unsubscribe URL in shared bodies: URL-safe, so autoescaping and
 # CSS inlining leave it as is, and it cannot occur in escaped data (it has no '<' to fake).
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+_MSGID = re.compile(r"^<[0-9a-f]{32}@[A-Za-z0-9.-]+>$")
+_SITE_URL = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]+)?(/[A-Za-z0-9._~/%-]*)?$")
 UNSUBSCRIBE_PLACEHOLDER = "https://paperboy.invalid/UNSUBSCRIBE-URL-PLACEHOLDER"
 
 
@@ -73,6 +78,8 @@ class Bodies:
     text: str
     html: str
     subject: str
+    boundary: str = "=_paperboy"  # "=_" cannot occur in quoted-printable
+    head: bytes = b""  # the folded headers every message of this topic set shares
 
 
 def make_envs(templates_dir: Path) -> EmailEnvs:
@@ -99,11 +106,14 @@ def settings_from(
         unsubscribe, _key = normalize_email(unsubscribe_address or address)
     except ConfigError as exc:
         raise ConfigError(str(exc), key="email.sender / email.unsubscribe_address") from None
+    site_url = site_url.strip().rstrip("/")
+    if site_url and not _SITE_URL.match(site_url):
+        raise ConfigError("expected http(s)://host[:port][/path] (no query)", key="output.site_url")
     return EmailSettings(
         list_title=header_text(title, limit=80) or "paperboy",
         sender_name=header_text(name, limit=80),
         sender_address=address,
-        site_url=(safe_url(site_url) or "").rstrip("/"),
+        site_url=site_url,
         unsubscribe_address=unsubscribe,
         **limits,
     )
@@ -221,14 +231,45 @@ def render_bodies(
         cap //= 2
     text = _render(envs.text, TEXT_TEMPLATE, context)
     subject = subject_for(edition, topics=context["topics"], settings=settings)
-    return Bodies(text=text, html=html, subject=subject)
+    boundary = "=_" + hashlib.sha256((text + html).encode()).hexdigest()[:24]
+    head = _common_head(subject, settings, boundary)
+    return Bodies(text=text, html=html, subject=subject, boundary=boundary, head=head)
 
 
 def unsubscribe_urls(settings: EmailSettings, token: str) -> tuple[str | None, str]:
     """(https URL or None, mailto URL) for the subscriber owning ``token``."""
+    if not _TOKEN.match(token):
+        raise ValueError("unsubscribe tokens are URL-safe ASCII")
     mailto = f"mailto:{settings.unsubscribe_address}?subject={quote('unsubscribe ' + token)}"
     https = f"{settings.site_url}/unsubscribe/{token}" if settings.site_url else None
     return https, mailto
+
+
+def _common_head(subject: str, settings: EmailSettings, boundary: str) -> bytes:
+    """The headers shared by a topic set's messages, folded once by the email package."""
+    head = EmailMessage(policy=SMTP)
+    head["From"] = Address(settings.sender_name, addr_spec=settings.sender_address)
+    head["Subject"] = subject
+    head["List-Id"] = f"{settings.list_title} <digest.{settings.domain}>"
+    if settings.site_url.startswith("https://"):
+        head["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"  # RFC 8058
+    head["MIME-Version"] = "1.0"
+    head["Content-Type"] = f'multipart/alternative; boundary="{boundary}"'
+    raw = head.as_bytes()
+    return raw[: raw.index(b"\r\n\r\n") + 2]
+
+
+def _qp_part(subtype: str, text: str) -> bytes:
+    data = text.replace("\r\n", "\n").replace("\n", "\r\n").encode("utf-8")
+    body = binascii.b2a_qp(data, istext=True)
+    return (
+        (
+            f'Content-Type: text/{subtype}; charset="utf-8"\r\n'
+            "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+        ).encode()
+        + body.rstrip(b"\r\n")
+        + b"\r\n"
+    )
 
 
 def build_message(
@@ -239,23 +280,34 @@ def build_message(
     settings: EmailSettings,
     now: datetime,
     msgid: str,
-) -> EmailMessage:
-    """One subscriber's message: multipart/alternative (text/plain, then text/html)."""
+) -> bytes:
+    """One subscriber's message (CRLF wire form): multipart/alternative, text then HTML.
+
+    Shared headers come folded from :func:`render_bodies`; the per-subscriber ones are built
+    here from values restricted to safe ASCII (a validated address, hex ids, checked URLs).
+    """
+    if not _MSGID.match(msgid):
+        raise ValueError(f"bad Message-ID {msgid!r}")
     https, mailto = unsubscribe_urls(settings, token)
-    body_url = https or mailto
-    msg = EmailMessage(policy=SMTP)
-    msg["From"] = Address(settings.sender_name, addr_spec=settings.sender_address)
-    msg["To"] = Address(addr_spec=normalize_email(recipient)[0])
-    msg["Subject"] = bodies.subject
-    msg["Date"] = format_datetime(now)
-    msg["Message-ID"] = msgid
-    msg["List-Id"] = f"{settings.list_title} <digest.{settings.domain}>"
     targets = [f"<{https}>"] if https else []
-    msg["List-Unsubscribe"] = ", ".join([*targets, f"<{mailto}>"])
-    if https and https.startswith("https://"):
-        msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"  # RFC 8058
-    msg.set_content(bodies.text.replace(UNSUBSCRIBE_PLACEHOLDER, body_url))
-    msg.add_alternative(bodies.html.replace(UNSUBSCRIBE_PLACEHOLDER, body_url), subtype="html")
-    # A boundary from the Message-ID keeps golden files stable; "=_" cannot occur in QP/base64.
-    msg.set_boundary("=_" + msgid[1:25])
-    return msg
+    unsubscribe = ",\r\n ".join([*targets, f"<{mailto}>"])  # folded like the email package
+    own = (
+        f"To: {normalize_email(recipient)[0]}\r\n"
+        f"Date: {format_datetime(now)}\r\n"
+        f"Message-ID: {msgid}\r\n"
+        f"List-Unsubscribe: {unsubscribe}\r\n"
+    ).encode("ascii")
+    url = https or mailto
+    dash = f"--{bodies.boundary}".encode()
+    return b"".join(
+        (
+            own,
+            bodies.head,
+            b"\r\n",
+            dash + b"\r\n",
+            _qp_part("plain", bodies.text.replace(UNSUBSCRIBE_PLACEHOLDER, url)),
+            dash + b"\r\n",
+            _qp_part("html", bodies.html.replace(UNSUBSCRIBE_PLACEHOLDER, url)),
+            dash + b"--\r\n",
+        )
+    )

@@ -73,15 +73,14 @@ def _message(bodies, *, job=None, subscriber_id=7, recipient="ann@example.com", 
     from tests.conftest import NOW
 
     msgid = message_id(SECRET, subscriber_id=subscriber_id, edition=DAY, domain=job.settings.domain)
-    msg = build_message(
+    return build_message(
         bodies,
         recipient=recipient,
-        token="tok123",
+        token="tok123tok123tok123",
         settings=job.settings,
         now=now or NOW,
         msgid=msgid,
     )
-    return msg.as_bytes()
 
 
 def _parse(raw: bytes):
@@ -124,8 +123,8 @@ def test_build_message_structure_and_headers():
     assert msg["To"] == "ann@example.com"
     assert msg["List-Id"] == "paperboy <digest.example.org>"
     assert msg["List-Unsubscribe"] == (
-        "<https://digest.example.org/unsubscribe/tok123>, "
-        "<mailto:digest@example.org?subject=unsubscribe%20tok123>"
+        "<https://digest.example.org/unsubscribe/tok123tok123tok123>, "
+        "<mailto:digest@example.org?subject=unsubscribe%20tok123tok123tok123>"
     )
     assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert all(len(line) <= 998 for line in raw.split(b"\r\n"))
@@ -138,18 +137,18 @@ def test_build_message_structure_and_headers():
         html.index(t.replace("<", "&lt;").replace(">", "&gt;")) for t in order
     )
     assert "seen 4 times since 2026-11-02" in html and "Seen 4 times since 2026-11-02" in text
-    assert "https://digest.example.org/unsubscribe/tok123" in text[:2000]
+    assert "https://digest.example.org/unsubscribe/tok123tok123tok123" in text[:2000]
     assert UNSUBSCRIBE_PLACEHOLDER not in html + text
 
 
 def test_build_message_without_site_url_has_no_one_click_header():
     job = make_job(site_url="")
     msg = _parse(_message(_render(job=job), job=job))
-    assert msg["List-Unsubscribe"] == "<mailto:digest@example.org?subject=unsubscribe%20tok123>"
+    assert msg["List-Unsubscribe"] == "<mailto:digest@example.org?subject=unsubscribe%20tok123tok123tok123>"
     assert msg["List-Unsubscribe-Post"] is None
     html = msg.get_body(("html",)).get_content()
     body = html[html.index("<body") :]
-    assert "mailto:digest@example.org?subject=unsubscribe%20tok123" in body[:2000]
+    assert "mailto:digest@example.org?subject=unsubscribe%20tok123tok123tok123" in body[:2000]
 
 
 def test_message_id_is_deterministic_and_depends_on_secret():
