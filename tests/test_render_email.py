@@ -144,7 +144,10 @@ def test_build_message_structure_and_headers():
 def test_build_message_without_site_url_has_no_one_click_header():
     job = make_job(site_url="")
     msg = _parse(_message(_render(job=job), job=job))
-    assert msg["List-Unsubscribe"] == "<mailto:digest@example.org?subject=unsubscribe%20tok123tok123tok123>"
+    assert (
+        msg["List-Unsubscribe"]
+        == "<mailto:digest@example.org?subject=unsubscribe%20tok123tok123tok123>"
+    )
     assert msg["List-Unsubscribe-Post"] is None
     html = msg.get_body(("html",)).get_content()
     body = html[html.index("<body") :]
