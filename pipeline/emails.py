@@ -231,16 +231,17 @@ def _deliver_item(
     transport: Transport,
     data: bytes,
     job: EmailJob,
-    now: datetime,
+    clock: Callable[[], datetime],
 ) -> Outcome | None:
     with write_session(engine) as session:
-        if not claim(session=session, item_id=item.id, now=now):
+        if not claim(session=session, item_id=item.id, now=clock()):
             return None  # another worker has it
     outcome = transport.send(item, job.settings.sender_address, data)
+    done = clock()
     with write_session(engine) as session:
-        finish(session=session, item=item, outcome=outcome, now=now, retry_after=job.retry_after)
+        finish(session=session, item=item, outcome=outcome, now=done, retry_after=job.retry_after)
         if outcome.bounce:
-            flag_bouncing(session=session, subscriber_id=item.subscriber_id, now=now)
+            flag_bouncing(session=session, subscriber_id=item.subscriber_id, now=done)
     return outcome
 
 
@@ -253,8 +254,13 @@ def send_edition(
     transport: Transport,
     now: datetime,
     on_item: Callable[[], None] | None = None,
+    clock: Callable[[], datetime] | None = None,
 ) -> EmailReport:
-    """Deliver the edition's due rows; bodies rendered once per topic set."""
+    """Deliver the edition's due rows; bodies rendered once per topic set.
+
+    ``now`` dates the messages and selects due rows; ``clock`` (default: always ``now``) times
+    each claim and outcome, so a long run's claims are not mistaken for stale leases.
+    """
     with read_session(engine) as session:
         items = due_items(session=session, edition=edition.day, now=now)
     cache: dict[tuple[str, ...], Bodies] = {}
@@ -275,7 +281,12 @@ def send_edition(
                 transport.open()
                 opened = True
             outcome = _deliver_item(
-                item, engine=engine, transport=transport, data=data, job=job, now=now
+                item,
+                engine=engine,
+                transport=transport,
+                data=data,
+                job=job,
+                clock=clock or (lambda: now),
             )
             if outcome is None:
                 continue

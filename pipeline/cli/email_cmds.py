@@ -117,6 +117,7 @@ def emails(app: App, day: date | None, dry_run: bool, resend_uncertain: bool) ->
             transport=transport,
             now=now,
             on_item=lambda: bar.update(1),
+            clock=app.now,
         )
     click.echo(_summary(report))
     if report.stopped:
