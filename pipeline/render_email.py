@@ -80,6 +80,8 @@ class Bodies:
     subject: str
     boundary: str = "=_paperboy"  # "=_" cannot occur in quoted-printable
     head: bytes = b""  # the folded headers every message of this topic set shares
+    text_qp: tuple[bytes, ...] = ()  # the parts encoded, cut at the unsubscribe URL
+    html_qp: tuple[bytes, ...] = ()
 
 
 def make_envs(templates_dir: Path) -> EmailEnvs:
@@ -233,7 +235,15 @@ def render_bodies(
     subject = subject_for(edition, topics=context["topics"], settings=settings)
     boundary = "=_" + hashlib.sha256((text + html).encode()).hexdigest()[:24]
     head = _common_head(subject, settings, boundary)
-    return Bodies(text=text, html=html, subject=subject, boundary=boundary, head=head)
+    return Bodies(
+        text=text,
+        html=html,
+        subject=subject,
+        boundary=boundary,
+        head=head,
+        text_qp=_qp_chunks("plain", text),
+        html_qp=_qp_chunks("html", html),
+    )
 
 
 def unsubscribe_urls(settings: EmailSettings, token: str) -> tuple[str | None, str]:
@@ -259,17 +269,22 @@ def _common_head(subject: str, settings: EmailSettings, boundary: str) -> bytes:
     return raw[: raw.index(b"\r\n\r\n") + 2]
 
 
-def _qp_part(subtype: str, text: str) -> bytes:
-    data = text.replace("\r\n", "\n").replace("\n", "\r\n").encode("utf-8")
-    body = binascii.b2a_qp(data, istext=True)
-    return (
-        (
-            f'Content-Type: text/{subtype}; charset="utf-8"\r\n'
-            "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
-        ).encode()
-        + body.rstrip(b"\r\n")
-        + b"\r\n"
-    )
+def _qp_chunks(subtype: str, text: str) -> tuple[bytes, ...]:
+    """A MIME part, quoted-printable, cut where the unsubscribe URL goes (encoded once)."""
+    data = text.replace("\r\n", "\n").replace("\n", "\r\n")
+    chunks = [binascii.b2a_qp(c.encode(), istext=True) for c in data.split(UNSUBSCRIBE_PLACEHOLDER)]
+    chunks[-1] = chunks[-1].rstrip(b"\r\n") + b"\r\n"
+    head = (
+        f'Content-Type: text/{subtype}; charset="utf-8"\r\n'
+        "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+    ).encode()
+    return (head + chunks[0], *chunks[1:])
+
+
+def _fill(chunks: tuple[bytes, ...], url: str) -> bytes:
+    # Soft line breaks ("=" CRLF) around the URL keep every line within QP's 76 characters
+    # and decode to nothing, so the URL joins its neighbours exactly (RFC 2045 6.7).
+    return (b"=\r\n" + binascii.b2a_qp(url.encode(), istext=True) + b"=\r\n").join(chunks)
 
 
 def build_message(
@@ -305,9 +320,9 @@ def build_message(
             bodies.head,
             b"\r\n",
             dash + b"\r\n",
-            _qp_part("plain", bodies.text.replace(UNSUBSCRIBE_PLACEHOLDER, url)),
+            _fill(bodies.text_qp, url),
             dash + b"\r\n",
-            _qp_part("html", bodies.html.replace(UNSUBSCRIBE_PLACEHOLDER, url)),
+            _fill(bodies.html_qp, url),
             dash + b"--\r\n",
         )
     )
