@@ -193,3 +193,13 @@ def test_every_email_command_has_help():
     group = cli.commands["subscribers"]
     for command in [cli.commands["emails"], group, *group.commands.values()]:
         assert command.help and command.help.strip()
+
+
+def test_starttls_without_verification_only_with_warning(tls_server, caplog):
+    _ca, port, _sink = tls_server
+    with caplog.at_level(logging.WARNING):
+        conn = open_smtp(
+            parse_smtp_url(f"smtp://127.0.0.1:{port}?starttls=true&tls_verify=false"), timeout=5
+        )
+    conn.quit()
+    assert "TLS certificate verification is OFF" in caplog.text

@@ -139,6 +139,9 @@ def test_build_message_structure_and_headers():
     assert "seen 4 times since 2026-11-02" in html and "Seen 4 times since 2026-11-02" in text
     assert "https://digest.example.org/unsubscribe/tok123tok123tok123" in text[:2000]
     assert UNSUBSCRIBE_PLACEHOLDER not in html + text
+    # css-inline kept the <style> block (dark mode, phone widths) and inlined the rest.
+    assert "@media (prefers-color-scheme: dark)" in html and "max-width: 480px" in html
+    assert '<p class="title" style="' in html
 
 
 def test_build_message_without_site_url_has_no_one_click_header():

@@ -140,3 +140,11 @@ def test_connection_refused_claims_nothing(engine, now):
         )
     with read_session(engine) as session:
         assert session.exec(select(OutboxMessage.state)).all() == ["pending"]
+
+
+def test_email_secret_is_created_once_or_taken_from_env(engine):
+    from pipeline.emails import email_secret
+
+    first = email_secret(engine, env_value=None)
+    assert len(first) == 64 and email_secret(engine, env_value=None) == first
+    assert email_secret(engine, env_value="from-env") == b"from-env"
