@@ -104,8 +104,8 @@ def settings_from(
     """Validate the sender and unsubscribe addresses from config into :class:`EmailSettings`."""
     name, address = parseaddr(sender)
     try:
-        address, _key = normalize_email(address)
-        unsubscribe, _key = normalize_email(unsubscribe_address or address)
+        address, _key = normalize_email(address, local_domain_ok=True)
+        unsubscribe, _key = normalize_email(unsubscribe_address or address, local_domain_ok=True)
     except ConfigError as exc:
         raise ConfigError(str(exc), key="email.sender / email.unsubscribe_address") from None
     site_url = site_url.strip().rstrip("/")

@@ -51,8 +51,11 @@ class SubscriberRecord:
         return ",".join(sorted(self.topics))
 
 
-def normalize_email(raw: str) -> tuple[str, str]:
-    """``(address, key)``: the address stripped with its domain lowercased, and its unique key."""
+def normalize_email(raw: str, *, local_domain_ok: bool = False) -> tuple[str, str]:
+    """``(address, key)``: the address stripped with its domain lowercased, and its unique key.
+
+    ``local_domain_ok`` admits a one-label domain (``paperboy@localhost``, for the sender).
+    """
     text = raw.strip()
     if text.count("@") != 1:
         raise AddressError(f"{raw!r} is not an email address (expected local@domain)")
@@ -64,7 +67,9 @@ def normalize_email(raw: str) -> tuple[str, str]:
     except UnicodeError:
         raise AddressError(f"{raw!r}: invalid domain {domain!r}") from None
     labels = domain.split(".")
-    if len(labels) < 2 or not all(_LABEL.match(label) for label in labels):
+    if len(labels) < (1 if local_domain_ok else 2) or not all(
+        _LABEL.match(label) for label in labels
+    ):
         raise AddressError(f"{raw!r}: invalid domain {domain!r}")
     address = f"{local}@{domain}"
     if len(address) > MAX_ADDRESS:
