@@ -17,8 +17,6 @@ from pipeline.errors import DeliveryError
 from tests.conftest import NOW
 from tests.email_support import DAY2, Sink, seed, smtp_sink
 
-trustme = pytest.importorskip("trustme", reason="trustme (PyPI) makes the throwaway CA for X7")
-
 
 def _setup(tmp_path: Path, **email: object) -> tuple[Path, dict[str, str]]:
     lines = [
@@ -161,6 +159,7 @@ def test_emails_login_failure_never_shows_password(tmp_path, caplog):
 
 @pytest.fixture
 def tls_server():
+    trustme = pytest.importorskip("trustme", reason="trustme (PyPI) makes the throwaway CA (X7)")
     ca = trustme.CA()
     cert = ca.issue_cert("127.0.0.1")
     server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
