@@ -74,6 +74,12 @@ class EmailConfig:
     smtp_url: str = _help("", "smtp://user@host:587?starttls=true; empty: write .eml to outbox/")
     sender: str = _help("paperboy <paperboy@localhost>", "From: header of digests")
     send_empty: bool = _help(False, "send a digest even when an edition has no papers for it")
+    unsubscribe_address: str = _help("", "mailto: target of List-Unsubscribe; empty: the sender")
+    templates_dir: str = _help("", "folder holding email/digest.html|txt; empty: shipped ones")
+    max_papers_per_section: int = _help(25, "papers listed per section before 'view all'")
+    abstract_chars: int = _help(320, "abstract excerpt length in emails, characters")
+    retry_minutes: int = _help(30, "first retry delay after a 4xx reply; doubles, max 1 day")
+    lease_minutes: int = _help(15, "a row left 'sending' longer than this becomes 'uncertain'")
 
 
 @dataclass(frozen=True)

@@ -135,3 +135,44 @@ class FetchState(SQLModel, table=True):
     last_modified: str | None = None
     fetched_at: datetime | None = _utc_column(nullable=True)  # last ingested 200 response
     deferred_until: datetime | None = _utc_column(nullable=True)  # server asked to wait
+
+
+class Subscriber(SQLModel, table=True):
+    """An email subscriber and the topics they chose (issue 4)."""
+
+    __tablename__ = "subscriber"
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=254)  # as given, stripped, domain lowercased
+    email_key: str = Field(unique=True, max_length=254)  # the whole address lowercased
+    topics: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    status: str = Field(default="active", max_length=20)  # active | unsubscribed | bouncing
+    # The unsubscribe token is HMAC(secret, token_nonce); only its sha256 is stored (lookup key).
+    token_nonce: str = Field(max_length=64)
+    token_hash: str = Field(unique=True, max_length=64)
+    created_at: datetime = _utc_column(nullable=False)
+    updated_at: datetime = _utc_column(nullable=False)
+
+
+class OutboxMessage(SQLModel, table=True):
+    """One digest for one subscriber and one edition: the exactly-once delivery record."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        UniqueConstraint("subscriber_id", "edition", name="uq_outbox_subscriber_edition"),
+        Index("ix_outbox_edition_state", "edition", "state"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    subscriber_id: int = Field(foreign_key="subscriber.id")
+    edition: date
+    # pending | sending | sent | retry | failed | uncertain | skipped
+    state: str = Field(default="pending", max_length=20)
+    message_id: str = Field(max_length=200)
+    attempts: int = 0
+    next_attempt_at: datetime = _utc_column(nullable=False)
+    claimed_at: datetime | None = _utc_column(nullable=True)
+    sent_at: datetime | None = _utc_column(nullable=True)
+    last_code: int | None = None
+    last_error: str | None = None
+    created_at: datetime = _utc_column(nullable=False)

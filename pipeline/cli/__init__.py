@@ -11,12 +11,14 @@ import click
 
 from pipeline import __version__
 from pipeline.cli.common import App
+from pipeline.cli.email_cmds import emails
 from pipeline.cli.feed_cmds import feeds
 from pipeline.cli.fetch_cmds import fetch
 from pipeline.cli.ingest_cmds import ingest, papers
 from pipeline.cli.run_cmds import run
 from pipeline.cli.schedule_cmds import schedule
 from pipeline.cli.setup_cmds import check, config_cmd, init
+from pipeline.cli.subscriber_cmds import subscribers
 from pipeline.cli.topic_cmds import topics
 from pipeline.errors import PipelineError
 
@@ -66,6 +68,8 @@ cli.add_command(schedule)
 cli.add_command(fetch)
 cli.add_command(topics)
 cli.add_command(feeds)
+cli.add_command(subscribers)
+cli.add_command(emails)
 
 
 def main() -> None:

@@ -1,0 +1,204 @@
+"""CLI: `paperboy subscribers ...` and `paperboy emails` end to end; TLS and secrets (X6, X7)."""
+
+from __future__ import annotations
+
+import logging
+import ssl
+from email import message_from_bytes, policy
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from pipeline.cli import cli
+from pipeline.db import init_db, make_engine
+from pipeline.deliver_email import open_smtp, parse_smtp_url
+from pipeline.errors import DeliveryError
+from tests.conftest import NOW
+from tests.email_support import DAY2, Sink, seed, smtp_sink
+
+
+def _setup(tmp_path: Path, **email: object) -> tuple[Path, dict[str, str]]:
+    lines = [
+        "[store]",
+        f'database_url = "sqlite:///{tmp_path / "p.db"}"',
+        "[output]",
+        'dir = "out"',
+        'site_url = "https://digest.example.org"',
+        "[email]",
+        'sender = "paperboy <digest@example.org>"',
+        "retry_minutes = 0",
+    ]
+    lines += [f"{k} = {v!r}".replace("'", '"') for k, v in email.items()]
+    config = tmp_path / "paperboy.toml"
+    config.write_text("\n".join(lines) + "\n")
+    engine = make_engine(f"sqlite:///{tmp_path / 'p.db'}")
+    init_db(engine)
+    seed(engine, NOW)
+    engine.dispose()
+    return config, {"PAPERBOY_CONFIG": str(config), "PAPERBOY_SECRET": "cli-secret"}
+
+
+def _invoke(env: dict[str, str], *args: str):
+    return CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
+
+
+def test_subscribers_add_is_idempotent_and_lists(tmp_path):
+    _config, env = _setup(tmp_path)
+    first = _invoke(
+        env, "subscribers", "add", "  Ann@Example.ORG ", "--topics", "long-context,retrieval-rag"
+    )
+    again = _invoke(
+        env, "subscribers", "add", "ann@example.org", "--topics", "retrieval-rag,long-context"
+    )
+    changed = _invoke(env, "subscribers", "add", "ANN@example.org", "--topics", "long-context")
+    listed = _invoke(env, "subscribers", "list")
+    assert first.output == "added: Ann@example.org (long-context, retrieval-rag)\n"
+    assert again.output == "unchanged: Ann@example.org (long-context, retrieval-rag)\n"
+    assert changed.output == "updated: Ann@example.org (long-context)\n"
+    assert listed.stdout == "Ann@example.org\tactive\tlong-context\n"
+
+
+def test_subscribers_add_rejects_unknown_topic_and_bad_address(tmp_path):
+    _config, env = _setup(tmp_path)
+    for email, topics, message in (
+        ("ann@example.org", "nope,long-context", "unknown topic(s) nope; valid: long-context, "),
+        ("not an address", "long-context", "'not an address' is not an email address"),
+        ("a@b.org", ",", "choose at least one topic; valid: long-context"),
+    ):
+        result = CliRunner().invoke(cli, ["subscribers", "add", email, "--topics", topics], env=env)
+        assert result.exit_code == 1
+        assert message in result.stderr
+
+
+def test_subscribers_import_and_remove(tmp_path):
+    _config, env = _setup(tmp_path)
+    csv_file = tmp_path / "subs.csv"
+    csv_file.write_text(
+        'email,topics\nann@example.org,long-context\nbob@example.org,"retrieval-rag,mixture-of-experts"\n'
+        "bad address,long-context\ncy@example.org,unknown\n"
+    )
+    result = _invoke(env, "subscribers", "import", str(csv_file))
+    assert result.exit_code == 1
+    assert "2 added, 0 updated, 0 unchanged, 2 errors" in result.stdout
+    assert (
+        f"Error: {csv_file}:4:" in result.output
+        and f"Error: {csv_file}:5: unknown topic" in result.output
+    )
+    removed = _invoke(env, "subscribers", "remove", "ANN@example.org")
+    assert removed.output == "unsubscribed: ANN@example.org\n"
+    assert _invoke(
+        env, "subscribers", "add", "ann@example.org", "--topics", "long-context"
+    ).output == ("updated: ann@example.org (long-context)\n")  # re-subscribing re-activates
+    _invoke(env, "subscribers", "remove", "ann@example.org")
+    assert _invoke(env, "subscribers", "list", "--status", "active").stdout == (
+        "bob@example.org\tactive\tretrieval-rag,mixture-of-experts\n"
+    )
+
+
+def test_emails_writes_eml_once_without_smtp(tmp_path):
+    _config, env = _setup(tmp_path)
+    _invoke(env, "subscribers", "add", "ann@example.org", "--topics", "long-context")
+    _invoke(env, "subscribers", "add", "bob@example.org", "--topics", "interpretability")
+    dry = _invoke(env, "emails", "--dry-run")
+    assert dry.stdout.startswith(
+        "dry run: edition 2026-11-23: 1 of 2 subscriber(s) would get a digest"
+    )
+    first = _invoke(env, "emails")
+    second = _invoke(env, "emails", "--edition", "2026-11-23")
+    assert first.exit_code == 0, first.output
+    assert "this run: sent 1, retry 0, failed 0, uncertain 0" in first.stdout
+    assert "this run: sent 0, retry 0, failed 0, uncertain 0" in second.stdout
+    files = list((tmp_path / "out" / "outbox" / DAY2.isoformat()).glob("*.eml"))
+    assert len(files) == 1
+    msg = message_from_bytes(files[0].read_bytes(), policy=policy.default)
+    assert msg["To"] == "ann@example.org" and "LongLoRA" in msg.get_body(("plain",)).get_content()
+
+
+def test_emails_over_smtp_reports_uncertain_with_exit_1(tmp_path):
+    sink = Sink(drop_after_storing={1})
+    with smtp_sink(sink) as port:
+        _config, env = _setup(tmp_path, smtp_url=f"smtp://127.0.0.1:{port}")
+        _invoke(env, "subscribers", "add", "ann@example.org", "--topics", "long-context")
+        _invoke(env, "subscribers", "add", "bob@example.org", "--topics", "retrieval-rag")
+        first = _invoke(env, "emails")
+        second = _invoke(env, "emails")
+        third = _invoke(env, "emails", "--resend-uncertain")
+    assert first.exit_code == 1 and "1 message(s) uncertain" in first.output
+    assert second.exit_code == 1 and "this run: sent 1" in second.stdout
+    assert third.exit_code == 0 and "uncertain total 0" in third.stdout
+    assert len(sink.messages) == 3 and len(set(sink.message_ids())) == 2
+
+
+def test_emails_login_failure_never_shows_password(tmp_path, caplog):
+    secret = "S3cr3t-do-not-print"
+
+    def refuse(server, session, envelope, mechanism, auth_data):
+        from aiosmtpd.smtp import AuthResult
+
+        return AuthResult(success=False, handled=False)
+
+    sink = Sink()
+    with smtp_sink(sink, authenticator=refuse, auth_require_tls=False) as port:
+        _config, env = _setup(tmp_path, smtp_url=f"smtp://robot@127.0.0.1:{port}")
+        _invoke(env, "subscribers", "add", "ann@example.org", "--topics", "long-context")
+        env["PAPERBOY_SMTP_PASSWORD"] = secret
+        with caplog.at_level(logging.DEBUG):
+            result = CliRunner().invoke(cli, ["-vv", "emails"], env=env)
+    assert result.exit_code != 0
+    assert "login refused (535)" in result.stderr
+    everything = result.output + caplog.text + result.stderr
+    everything += "".join(
+        p.read_text(errors="replace")
+        for p in tmp_path.rglob("*")
+        if p.is_file() and p.suffix != ".db"
+    )
+    assert secret not in everything
+    assert not sink.messages
+
+
+@pytest.fixture
+def tls_server():
+    trustme = pytest.importorskip("trustme", reason="trustme (PyPI) makes the throwaway CA (X7)")
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1")
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    cert.configure_cert(server_ctx)
+    sink = Sink()
+    with smtp_sink(sink, tls_context=server_ctx, require_starttls=True) as port:
+        yield ca, port, sink
+
+
+def test_starttls_refuses_untrusted_certificate(tls_server):
+    _ca, port, _sink = tls_server
+    with pytest.raises(DeliveryError, match="TLS failed"):
+        open_smtp(parse_smtp_url(f"smtp://127.0.0.1:{port}?starttls=true"), timeout=5)
+
+
+def test_starttls_sends_when_ca_is_trusted_via_config(tls_server, tmp_path):
+    ca, port, _sink = tls_server
+    ca_file = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    conn = open_smtp(
+        parse_smtp_url(f"smtp://127.0.0.1:{port}?starttls=true&ca_file={ca_file}"), timeout=5
+    )
+    try:
+        assert conn.sock is not None and isinstance(conn.sock, ssl.SSLSocket)
+    finally:
+        conn.quit()
+
+
+def test_every_email_command_has_help():
+    group = cli.commands["subscribers"]
+    for command in [cli.commands["emails"], group, *group.commands.values()]:
+        assert command.help and command.help.strip()
+
+
+def test_starttls_without_verification_only_with_warning(tls_server, caplog):
+    _ca, port, _sink = tls_server
+    with caplog.at_level(logging.WARNING):
+        conn = open_smtp(
+            parse_smtp_url(f"smtp://127.0.0.1:{port}?starttls=true&tls_verify=false"), timeout=5
+        )
+    conn.quit()
+    assert "TLS certificate verification is OFF" in caplog.text
