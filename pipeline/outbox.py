@@ -191,3 +191,14 @@ def outbox_counts(*, session: Session, edition: date) -> dict[str, int]:
     counts = dict.fromkeys(STATES, 0)
     counts.update({state: int(n) for state, n in session.execute(query).all()})
     return counts
+
+
+def due_editions(*, session: Session) -> list[date]:
+    """Editions that still have rows waiting to be sent (pending, or retry after a 4xx)."""
+    query = (
+        select(col(OutboxMessage.edition))
+        .where(col(OutboxMessage.state).in_(("pending", "retry")))
+        .distinct()
+        .order_by(col(OutboxMessage.edition))
+    )
+    return list(session.exec(query))

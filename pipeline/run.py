@@ -10,8 +10,9 @@ nothing the second time.
 from __future__ import annotations
 
 import logging
+import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -21,10 +22,13 @@ from sqlalchemy import Engine
 
 from pipeline.config import Config, SourceConfig
 from pipeline.db import read_session
+from pipeline.emails import EmailReport
 from pipeline.errors import FetchError, PipelineError
 from pipeline.feeds import FeedsReport, render_all_feeds
 from pipeline.fetch import make_client
 from pipeline.ingest import DEFAULT_SOURCE, ingest_files
+from pipeline.mailing import deliver_edition, email_problems, job_from_config
+from pipeline.outbox import due_editions
 from pipeline.records import Failure, PageReport
 from pipeline.sources import ingest_source_date
 from pipeline.store import last_listing_date, listing_dates
@@ -42,6 +46,7 @@ class RunReport:
     notes: tuple[str, ...] = ()
     feeds: FeedsReport | None = None
     editions: tuple[date, ...] = field(default=())  # listing dates that got new content
+    emails: tuple[EmailReport, ...] = field(default=())
 
     @property
     def ok(self) -> bool:
@@ -184,10 +189,12 @@ def run_once(
     client: httpx.Client | None = None,
     sleep: Callable[[float], None] = time.sleep,
     offline: bool = False,
+    env: Mapping[str, str] | None = None,
     on_page: Callable[[PageReport], None] | None = None,
     on_failure: Callable[[Failure], None] | None = None,
 ) -> RunReport:
     """Run the whole daily job once: ingest, feeds, emails."""
+    env = os.environ if env is None else env
     progress = _Progress(on_page=on_page, on_failure=on_failure)
     ingest_all(cfg, engine=engine, now=now, progress=progress, extra_pages=extra_pages,
                client=client, sleep=sleep, offline=offline)  # fmt: skip
@@ -197,10 +204,43 @@ def run_once(
         feeds = render_all_feeds(cfg, engine=engine, topics=topics, now=now)
     except PipelineError as exc:
         progress.fail("feeds", str(exc))
+    emails = send_emails(cfg, engine=engine, now=now, topics=topics, editions=editions,
+                         progress=progress, env=env)  # fmt: skip
     return RunReport(
         pages=tuple(progress.pages),
         failures=tuple(progress.failures),
         notes=tuple(progress.notes),
         feeds=feeds,
         editions=editions,
+        emails=tuple(emails),
     )
+
+
+def send_emails(
+    cfg: Config,
+    *,
+    engine: Engine,
+    now: datetime,
+    topics: Sequence[Topic],
+    editions: Sequence[date],
+    progress: _Progress,
+    env: Mapping[str, str],
+) -> list[EmailReport]:
+    """Deliver the editions that got new content, and any edition with rows still due."""
+    with read_session(engine) as session:
+        due = sorted(set(editions) | set(due_editions(session=session)))
+    if not due:
+        return []
+    reports = []
+    try:
+        job = job_from_config(cfg, engine=engine, topics=topics, env=env)
+        for day in due:
+            report = deliver_edition(cfg, engine=engine, day=day, job=job, now=now, env=env)
+            reports.append(report)
+            for problem in email_problems(report):
+                progress.fail(f"emails {day}", problem)
+            if report.stopped:  # the server is unwell: leave the other editions for next time
+                break
+    except PipelineError as exc:
+        progress.fail("emails", str(exc))
+    return reports

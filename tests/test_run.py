@@ -192,3 +192,32 @@ def test_cli_run_against_local_server_exits_1_after_delivering(
     assert lines[0].startswith("ingested http://127.0.0.1:") and "2026-08-20 papers 15" in lines[0]
     assert lines[-1] == "run done: 1 page(s), 15 new paper(s), 1 error(s)"
     assert (tmp_path / "out" / "feeds" / "all.xml").exists()
+
+
+def test_second_run_same_day_sends_nothing_and_changes_no_feed_byte(
+    tmp_path: Path, engine: Engine
+) -> None:
+    """What the DST fall-back double fire (or cron + scheduler overlap) does: nothing."""
+    from pipeline.db import write_session
+    from pipeline.subscribers import add_subscriber
+
+    cfg = config(tmp_path, catch_up_max_days=2)
+    with write_session(engine) as session:
+        for address in ("ada@example.org", "bob@example.org"):
+            chosen = [t.slug for t in TOPICS]
+            add_subscriber(session=session, email=address, topics=chosen, secret=b"s" * 32,
+                           now=at("2026-08-20"))  # fmt: skip
+    first = run(cfg, engine, Api(), "2026-08-20")
+    assert first.ok, first.failures
+    sent = sorted((tmp_path / "out" / "outbox").rglob("*.eml"))
+    assert {e.edition: e.outcomes.get("sent", 0) for e in first.emails} == {
+        date(2026, 8, 19): 2,
+        date(2026, 8, 20): 2,
+    }
+    feeds = {p: p.read_bytes() for p in (tmp_path / "out" / "feeds").iterdir()}
+    mtimes = {p: p.stat().st_mtime_ns for p in feeds}
+    second = run(cfg, engine, Api(), "2026-08-20")
+    assert second.ok and second.emails == () and second.editions == ()
+    assert sorted((tmp_path / "out" / "outbox").rglob("*.eml")) == sent
+    assert {p: p.read_bytes() for p in feeds} == feeds
+    assert {p: p.stat().st_mtime_ns for p in feeds} == mtimes

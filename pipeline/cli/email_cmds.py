@@ -4,72 +4,18 @@ from __future__ import annotations
 
 import os
 import sys
-from datetime import date, timedelta
-from pathlib import Path
+from datetime import date
 
 import click
 from sqlalchemy import Engine
 
 from pipeline.cli.common import App, parse_date, pass_app
-from pipeline.cli.subscriber_cmds import configured_topics
-from pipeline.config import Config
+from pipeline.cli.topic_cmds import load_app_topics
 from pipeline.db import read_session
-from pipeline.deliver_email import parse_smtp_url
-from pipeline.emails import (
-    EmailJob,
-    EmailReport,
-    EmlTransport,
-    SmtpTransport,
-    Transport,
-    email_secret,
-    prepare_edition,
-    send_edition,
-)
+from pipeline.emails import EmailJob
 from pipeline.errors import ConfigError
-from pipeline.render_email import make_envs, settings_from
-from pipeline.resources import resource_path
+from pipeline.mailing import deliver_edition, email_problems, email_summary, job_from_config
 from pipeline.store import last_listing_date
-
-
-def build_job(cfg: Config, engine: Engine, app: App) -> EmailJob:
-    """The run's topics, templates, settings and secret, from config and environment."""
-    email = cfg.email
-    templates = cfg.base_dir / email.templates_dir if email.templates_dir else None
-    settings = settings_from(
-        title=cfg.output.title,
-        sender=email.sender,
-        site_url=cfg.output.site_url,
-        unsubscribe_address=email.unsubscribe_address,
-        max_papers=email.max_papers_per_section,
-        abstract_chars=email.abstract_chars,
-    )
-    return EmailJob(
-        topics=configured_topics(app),
-        envs=make_envs(templates or resource_path("templates")),
-        settings=settings,
-        secret=email_secret(engine, env_value=os.environ.get("PAPERBOY_SECRET")),
-        send_empty=email.send_empty,
-        retry_after=timedelta(minutes=email.retry_minutes),
-        lease=timedelta(minutes=email.lease_minutes),
-    )
-
-
-def build_transport(cfg: Config, day: date) -> Transport:
-    """SMTP when configured, else .eml files under <output>/outbox/<edition>/."""
-    if cfg.email.smtp_url:
-        password = os.environ.get("PAPERBOY_SMTP_PASSWORD", "")
-        return SmtpTransport(parse_smtp_url(cfg.email.smtp_url, password=password))
-    return EmlTransport(Path(cfg.output_dir) / "outbox" / day.isoformat())
-
-
-def _summary(report: EmailReport) -> str:
-    done = report.outcomes
-    parts = [f"{state} {done.get(state, 0)}" for state in ("sent", "retry", "failed", "uncertain")]
-    return (
-        f"edition {report.edition}: {report.papers} paper(s), {report.planned} new outbox row(s), "
-        f"{report.topic_sets} topic set(s); this run: {', '.join(parts)}; "
-        f"uncertain total {report.totals.get('uncertain', 0)}"
-    )
 
 
 @click.command()
@@ -99,35 +45,23 @@ def emails(app: App, day: date | None, dry_run: bool, resend_uncertain: bool) ->
             day = last_listing_date(session=session)
         if day is None:
             raise ConfigError("the store holds no edition yet; run `paperboy ingest` first")
-    job = build_job(cfg, engine, app)
+    job = job_from_config(cfg, engine=engine, topics=load_app_topics(app), env=os.environ)
     if dry_run:
         click.echo(dry_run_summary(engine, day, job))
         return
-    edition, report = prepare_edition(
-        engine=engine, day=day, job=job, now=now, resend_uncertain=resend_uncertain
-    )
-    transport = build_transport(cfg, day)
-    todo = report.totals.get("pending", 0) + report.totals.get("retry", 0)
-    with click.progressbar(length=max(todo, 1), label="sending", file=sys.stderr) as bar:
-        report = send_edition(
-            engine=engine,
-            edition=edition,
-            report=report,
-            job=job,
-            transport=transport,
-            now=now,
-            on_item=lambda: bar.update(1),
-            clock=app.now,
-        )
-    click.echo(_summary(report))
-    if report.stopped:
-        click.echo(f"Error: stopped early: {report.stopped}; rerun to send the rest", err=True)
-    if report.totals.get("uncertain"):
-        click.echo(
-            f"Error: {report.totals['uncertain']} message(s) uncertain: the server may "
-            "have them; check, then use --resend-uncertain if needed",
-            err=True,
-        )
+    with click.progressbar(length=1, label="sending", file=sys.stderr) as bar:
+
+        def start(todo: int) -> None:
+            bar.length = max(todo, 1)
+
+        report = deliver_edition(
+            cfg, engine=engine, day=day, job=job, now=now, env=os.environ,
+            resend_uncertain=resend_uncertain, on_start=start,
+            on_item=lambda: bar.update(1), clock=app.now,
+        )  # fmt: skip
+    click.echo(email_summary(report))
+    for problem in email_problems(report):
+        click.echo(f"Error: {problem}", err=True)
     if not report.ok:
         sys.exit(1)
 

@@ -10,6 +10,7 @@ import click
 from pipeline.cli.common import App, pass_app
 from pipeline.cli.topic_cmds import load_app_topics
 from pipeline.lock import LockedError, run_lock
+from pipeline.mailing import email_summary
 from pipeline.records import Failure, PageReport
 from pipeline.run import run_once
 
@@ -65,6 +66,8 @@ def run(app: App, extra_pages: tuple[Path, ...], offline: bool) -> None:
             f"feeds: {report.feeds.feeds} feed(s) in {report.feeds.folder}, "
             f"{len(report.feeds.written)} file(s) written, {report.feeds.unchanged} unchanged"
         )
+    for email in report.emails:
+        click.echo(f"emails: {email_summary(email)}")
     click.echo(
         f"run done: {len(report.pages)} page(s), {sum(p.new for p in report.pages)} new paper(s), "
         f"{len(report.failures)} error(s)"

@@ -20,12 +20,6 @@ from pipeline.subscribers import (
     remove_subscriber,
     select_subscribers,
 )
-from pipeline.topics import Topic
-
-
-def configured_topics(app: App) -> tuple[Topic, ...]:
-    """The topics of the config (or the shipped defaults)."""
-    return load_app_topics(app)
 
 
 def _topic_list(text: str) -> list[str]:
@@ -43,7 +37,7 @@ def subscribers() -> None:
 @pass_app
 def add_cmd(app: App, email: str, topics: str) -> None:
     """Subscribe EMAIL to topics (again: updates topics, re-activates)."""
-    known = [t.slug for t in configured_topics(app)]
+    known = [t.slug for t in load_app_topics(app)]
     chosen = check_topics(_topic_list(topics), known)
     engine = app.engine()
     secret = email_secret(engine, env_value=os.environ.get("PAPERBOY_SECRET"))
@@ -86,7 +80,7 @@ def import_cmd(app: App, file: Path) -> None:
 
     Bad lines are reported on stderr and skipped; exits 1 if any line was bad.
     """
-    known = [t.slug for t in configured_topics(app)]
+    known = [t.slug for t in load_app_topics(app)]
     rows = parse_subscriber_csv(file.read_text(encoding="utf-8-sig"))
     engine = app.engine()
     secret = email_secret(engine, env_value=os.environ.get("PAPERBOY_SECRET"))
