@@ -78,3 +78,40 @@ def test_scheduler_job_settings(tmp_path: Path) -> None:
 def test_schedule_config_errors(tmp_path: Path, schedule: dict[str, str], message: str) -> None:
     with pytest.raises(ConfigError, match=message.replace("*", r"\*")):
         build_trigger(make_config(tmp_path, schedule=schedule))
+
+
+def test_schedule_runs_at_start_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.conftest import SAMPLES
+
+    config = tmp_path / "paperboy.toml"
+    config.write_text(
+        f'[[sources]]\nname = "saved"\nkind = "files"\npath = "{SAMPLES}"\n', encoding="utf-8"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PAPERBOY_")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pipeline", "--config", str(config), "schedule"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    assert proc.stdout is not None
+    try:
+        lines = [proc.stdout.readline() for _ in range(2)]
+        assert lines[0].startswith("paperboy schedule: '30 7 * * *' (UTC)")
+        assert lines[1].startswith("run at ") and "3 page(s), ok" in lines[1]  # start-up run
+        started = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0
+        assert time.monotonic() - started < 10
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)
+        proc.stdout.close()
