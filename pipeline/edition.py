@@ -14,6 +14,7 @@ from sqlalchemy import distinct, func
 from sqlmodel import Session, col, select
 
 from pipeline.records import StoredPaper
+from pipeline.store import paper_record
 from pipeline.tables import Appearance, Paper
 from pipeline.topics import Topic, assign_topics
 
@@ -66,18 +67,7 @@ def select_edition(*, session: Session, day: date, topics: Sequence[Topic]) -> E
     new: list[StoredPaper] = []
     recurring: list[StoredPaper] = []
     for paper, _rank in rows:
-        record = StoredPaper(
-            key=paper.key,
-            title=paper.title,
-            abstract=paper.abstract,
-            arxiv_id=paper.arxiv_id,
-            links=tuple(paper.links),
-            first_seen=paper.first_seen,
-            last_seen=paper.last_seen,
-            times_seen=int(seen_until.get(paper.id, 1)),
-            authors=tuple(paper.authors),
-            keywords=tuple(paper.keywords),
-        )
+        record = paper_record(paper, times_seen=int(seen_until.get(paper.id, 1)))
         slugs = assign_topics(
             topics, title=paper.title, abstract=paper.abstract, keywords=paper.keywords
         )

@@ -245,7 +245,8 @@ def upsert_page(*, session: Session, page: Page, now: datetime) -> PageReport:
     )
 
 
-def _record(paper: Paper) -> StoredPaper:
+def paper_record(paper: Paper, *, times_seen: int | None = None) -> StoredPaper:
+    """The record of a paper row (``times_seen`` overridden, e.g. counted up to an edition)."""
     return StoredPaper(
         key=paper.key,
         title=paper.title,
@@ -254,7 +255,7 @@ def _record(paper: Paper) -> StoredPaper:
         links=tuple(paper.links),
         first_seen=paper.first_seen,
         last_seen=paper.last_seen,
-        times_seen=paper.times_seen,
+        times_seen=paper.times_seen if times_seen is None else times_seen,
         authors=tuple(paper.authors),
         keywords=tuple(paper.keywords),
     )
@@ -291,7 +292,7 @@ def select_papers(
     query = query.order_by(col(Paper.first_seen).desc(), col(Paper.key))
     if limit is not None:
         query = query.limit(limit)
-    return [_record(paper) for paper in session.exec(query)]
+    return [paper_record(paper) for paper in session.exec(query)]
 
 
 def select_paper(*, session: Session, ref: str) -> StoredPaper | None:
@@ -307,7 +308,7 @@ def select_paper(*, session: Session, ref: str) -> StoredPaper | None:
         .where(col(PaperAlias.alias).in_(candidates))
         .order_by(col(Paper.id))
     ).first()
-    return _record(row) if row is not None else None
+    return paper_record(row) if row is not None else None
 
 
 def store_counts(*, session: Session) -> dict[str, int]:
@@ -357,7 +358,7 @@ def iter_papers_newest_first(
             )
         rows = session.exec(query.limit(batch)).all()
         for paper, rank in rows:
-            yield _record(paper), int(rank) if rank is not None else 1
+            yield paper_record(paper), int(rank) if rank is not None else 1
         if len(rows) < batch:
             return
         cursor = (rows[-1][0].first_seen, rows[-1][0].key)
