@@ -55,7 +55,7 @@ async def confirm_page(request: Request) -> Response:
 def _apply_confirm(web: Web, request_id: int, key: str) -> tuple[str, SubscriberRecord | None]:
     with write_session(web.engine) as session:
         return confirm_request(
-            session=session, request_id=request_id, email_key=key, secret=web.secret, now=web.now()
+            session=session, request_id=request_id, digest=key, secret=web.secret, now=web.now()
         )
 
 

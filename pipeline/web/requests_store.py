@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select
 
 from pipeline.subscribers import SubscriberRecord, add_subscriber, token_hash
 from pipeline.tables import Subscriber, SubscribeRequest
+from pipeline.web.tokens import address_digest
 
 _UNSUBSCRIBE_TOKEN = re.compile(r"^[0-9a-f]{32}$")  # pipeline.subscribers.unsubscribe_token
 
@@ -92,11 +93,14 @@ def mark_unmailed(*, session: Session, request_id: int) -> None:
 
 
 def confirm_request(
-    *, session: Session, request_id: int, email_key: str, secret: bytes, now: datetime
+    *, session: Session, request_id: int, digest: str, secret: bytes, now: datetime
 ) -> tuple[str, SubscriberRecord | None]:
-    """Apply a confirmation: ``"confirmed"`` (with the subscriber), ``"used"`` or ``"unknown"``."""
+    """Apply a confirmation: ``"confirmed"`` (with the subscriber), ``"used"`` or ``"unknown"``.
+
+    ``digest`` is :func:`pipeline.web.tokens.address_digest` of the request's address.
+    """
     row = session.get(SubscribeRequest, request_id)
-    if row is None or row.email_key != email_key or not row.mailed:
+    if row is None or address_digest(row.email_key) != digest or not row.mailed:
         return "unknown", None
     if row.confirmed_at is not None:
         return "used", None
