@@ -70,7 +70,7 @@ def test_subscribe_mails_a_confirmation_and_subscribes_nobody(site):
 
 
 def test_pending_request_gets_no_digest(site, now):
-    cfg, engine, client = site
+    _cfg, engine, client = site
     seed(engine, now)
     post_subscribe(client, "ann@example.org", "long-context")
     _edition, report = prepare_edition(engine=engine, day=DAY2, job=make_job(), now=now)
@@ -124,9 +124,9 @@ def test_expired_confirmation_is_410_and_changes_nothing(site, clock):
     [
         lambda t: t[:-2] + ("AA" if not t.endswith("AA") else "BB"),  # signature changed
         lambda t: "WzEsImFiYyJd" + t[t.index(".") :],  # payload swapped
-        lambda t: "x" * 5000,
-        lambda t: "<script>alert(1)</script>",
-        lambda t: "",
+        lambda _t: "x" * 5000,
+        lambda _t: "<script>alert(1)</script>",
+        lambda _t: "",
     ],
 )
 def test_forged_confirmation_is_400(site, mangle):

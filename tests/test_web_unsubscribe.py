@@ -54,7 +54,7 @@ def digest_unsubscribe_url(engine, now):
     data = message_bytes(item, render_for(edition, item.topics, job), job, now)
     message = message_from_bytes(data, policy=policy.default)
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
-    https = [u.strip(" <>") for u in str(message["List-Unsubscribe"]).split(",")][0]
+    https = next(u.strip(" <>") for u in str(message["List-Unsubscribe"]).split(","))
     assert https.startswith(SITE + "/unsubscribe/")
     return https[len(SITE) :]
 
@@ -117,7 +117,7 @@ def test_forged_unsubscribe_token_is_400_and_changes_nothing(site, token):
 
 
 def test_unsubscribe_twice_is_still_200(site):
-    engine, client, token = site
+    _engine, client, token = site
     for _ in range(2):
         response = client.post(f"/unsubscribe/{token}", data={"List-Unsubscribe": "One-Click"})
         assert response.status_code == 200
