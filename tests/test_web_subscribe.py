@@ -210,8 +210,16 @@ def test_hostile_email_field_is_refused_and_escaped(site, value):
     page = assert_safe_html(response.text)
     assert "valid email address" in page.text
     [email_input] = page.inputs("email")
-    assert set(email_input) <= {"id", "name", "type", "autocomplete", "required", "maxlength",
-                                "value", "aria-describedby"}  # fmt: skip
+    assert set(email_input) <= {
+        "id",
+        "name",
+        "type",
+        "autocomplete",
+        "required",
+        "maxlength",
+        "value",
+        "aria-describedby",
+    }
     assert eml_messages(cfg) == []
     assert subscribers(engine) == {}
 
@@ -248,9 +256,18 @@ def test_address_with_trailing_crlf_is_normalised_no_header_injected(site):
     assert message["To"] == "ann@example.org"
     assert message["Bcc"] is None
     assert sorted(message.keys()) == sorted(
-        ["From", "To", "Subject", "Date", "Message-ID", "Auto-Submitted", "Content-Type",
-         "Content-Transfer-Encoding", "MIME-Version"]
-    )  # fmt: skip
+        [
+            "From",
+            "To",
+            "Subject",
+            "Date",
+            "Message-ID",
+            "Auto-Submitted",
+            "Content-Type",
+            "Content-Transfer-Encoding",
+            "MIME-Version",
+        ]
+    )
 
 
 def test_oversized_body_is_413_and_files_are_refused(site):
