@@ -244,3 +244,13 @@ def test_hostile_titles_are_escaped_on_every_page(site, now):
         assert response.status_code == 200
         page_ = assert_safe_html(response.text)
         assert "<script>alert(1)</script>" in page_.text, path
+
+
+def test_topic_page_cache_follows_new_ingests(site, now):
+    _cfg, engine, client = site
+    assert "Ring Attention" not in client.get("/topics/long-context").text
+    later = DAY2 + timedelta(days=1)
+    papers = [("Ring Attention for Long Context", "near-infinite context.", "2310.01889")]
+    with write_session(engine) as session:
+        upsert_page(session=session, page=page(later, papers), now=now)
+    assert "Ring Attention for Long Context" in client.get("/topics/long-context").text

@@ -8,7 +8,7 @@ StrictUndefined (RELIABILITY 6.1) from ``templates/web/*.html``.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -43,6 +43,7 @@ class Web:
     limits: RateLimits
     now: Callable[[], datetime]
     transport: Callable[[datetime], Transport]
+    cache: dict[tuple[object, ...], Any] = field(default_factory=dict)  # see pages.topic
 
     @property
     def base(self) -> str:

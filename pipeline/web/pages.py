@@ -20,10 +20,17 @@ from pipeline.records import StoredPaper
 from pipeline.store import last_listing_date
 from pipeline.web.conditional import MEDIA_TYPES, etag_for, http_date, is_not_modified
 from pipeline.web.context import web_of
-from pipeline.web.queries import EditionSummary, list_editions, search_titles, topic_papers
+from pipeline.web.queries import (
+    EditionSummary,
+    list_editions,
+    search_titles,
+    store_version,
+    topic_papers,
+)
 from pipeline.web.views import clean_query, papers_view, topic_view
 
 _FEED_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}\.(xml|atom|opml)$")
+CACHE_ENTRIES = 256  # topic pages kept in memory (cleared when full)
 FEED_CACHE_SECONDS = 900  # readers poll every few minutes to hours; feeds change once a day
 
 
@@ -88,8 +95,14 @@ async def topic(request: Request) -> Response:
         return web.message("Not found", "There is no topic at this address.", status=404)
 
     def load() -> list[StoredPaper]:
+        # Scoring scans papers newest first until the topic has enough: cache per store state.
         with read_session(web.engine) as session:
-            return list(topic_papers(session=session, topic=chosen, topics=web.topics))
+            key = (chosen.slug, *store_version(session=session))
+            if key not in web.cache:
+                if len(web.cache) > CACHE_ENTRIES:
+                    web.cache.clear()
+                web.cache[key] = topic_papers(session=session, topic=chosen, topics=web.topics)
+            return list(web.cache[key])
 
     papers = await run_in_threadpool(load)
     context = {"topic": topic_view(chosen), "papers": papers_view(papers, web.titles)}

@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 from pipeline.feed_items import pick_topic_papers
 from pipeline.records import StoredPaper
 from pipeline.store import iter_papers_newest_first
-from pipeline.tables import Appearance, Paper
+from pipeline.tables import Appearance, Digest, Paper
 from pipeline.topics import Topic, assign_topics
 
 SEARCH_LIMIT = 50  # papers per search result page
@@ -84,6 +84,14 @@ def search_titles(
         for p in rows
     ]
     return [_with_topics(paper, topics) for paper in found]
+
+
+def store_version(*, session: Session) -> tuple[object, ...]:
+    """A cheap value that changes whenever an ingest changes what pages show."""
+    row = session.execute(
+        select(func.max(col(Digest.ingested_at)), func.count(col(Digest.id)))
+    ).one()
+    return tuple(row)
 
 
 def topic_papers(
