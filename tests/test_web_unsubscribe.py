@@ -126,7 +126,9 @@ def test_unsubscribe_twice_is_still_200(site):
 
 def test_unsubscribe_get_is_not_a_redirect_for_any_method(site):
     _engine, client, token = site
-    assert client.put(f"/unsubscribe/{token}").status_code == 405
+    response = client.put(f"/unsubscribe/{token}")
+    assert response.status_code == 405
+    assert set(response.headers["allow"].split(", ")) == {"GET", "HEAD", "POST"}
 
 
 def test_preferences_change_topics_with_csrf(site):

@@ -7,7 +7,7 @@ tests can expire tokens; the CLI passes the real one.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 
 from sqlalchemy import Engine
@@ -79,7 +79,22 @@ async def http_error(request: Request, exc: Exception) -> Response:
     web = web_of(request)
     status = exc.status_code if isinstance(exc, HTTPException) else 500
     text = "There is nothing at this address." if status == 404 else "That did not work."
-    return web.message("Not found" if status == 404 else "Error", text, status=status)
+    response = web.message("Not found" if status == 404 else "Error", text, status=status)
+    if isinstance(exc, HTTPException) and exc.headers:
+        response.headers.update(exc.headers)  # e.g. Allow on 405
+    return response
+
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def _get_post(get: Endpoint, post: Endpoint) -> Endpoint:
+    """One endpoint for a path's GET (and HEAD) and POST, so a 405 lists both in Allow."""
+
+    async def endpoint(request: Request) -> Response:
+        return await (post if request.method == "POST" else get)(request)
+
+    return endpoint
 
 
 ROUTES = [
@@ -91,14 +106,26 @@ ROUTES = [
     Route("/search", pages.search),
     Route("/index.opml", pages.feed_file),
     Route("/feeds/{name}", pages.feed_file),
-    Route("/subscribe", subscription.subscribe_form, methods=["GET"]),
-    Route("/subscribe", subscription.subscribe, methods=["POST"]),
-    Route("/confirm/{token}", membership.confirm_page, methods=["GET"]),
-    Route("/confirm/{token}", membership.confirm, methods=["POST"]),
-    Route("/unsubscribe/{token}", membership.unsubscribe_page, methods=["GET"]),
-    Route("/unsubscribe/{token}", membership.unsubscribe, methods=["POST"]),
-    Route("/preferences/{token}", membership.preferences_page, methods=["GET"]),
-    Route("/preferences/{token}", membership.preferences, methods=["POST"]),
+    Route(
+        "/subscribe",
+        _get_post(subscription.subscribe_form, subscription.subscribe),
+        methods=["GET", "POST"],
+    ),
+    Route(
+        "/confirm/{token}",
+        _get_post(membership.confirm_page, membership.confirm),
+        methods=["GET", "POST"],
+    ),
+    Route(
+        "/unsubscribe/{token}",
+        _get_post(membership.unsubscribe_page, membership.unsubscribe),
+        methods=["GET", "POST"],
+    ),
+    Route(
+        "/preferences/{token}",
+        _get_post(membership.preferences_page, membership.preferences),
+        methods=["GET", "POST"],
+    ),
 ]
 
 
