@@ -176,3 +176,27 @@ class OutboxMessage(SQLModel, table=True):
     last_code: int | None = None
     last_error: str | None = None
     created_at: datetime = _utc_column(nullable=False)
+
+
+class SubscribeRequest(SQLModel, table=True):
+    """A web subscribe request awaiting (or past) its double opt-in confirmation (issue 7).
+
+    Also the rate-limit ledger: rows are counted per address and per client IP, so limits
+    survive restarts. Nothing here is mailed digests; only confirmed requests become (or update)
+    a :class:`Subscriber`.
+    """
+
+    __tablename__ = "subscribe_request"
+    __table_args__ = (
+        Index("ix_subscribe_request_email_created", "email_key", "created_at"),
+        Index("ix_subscribe_request_ip_created", "client_ip", "created_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=254)
+    email_key: str = Field(max_length=254)
+    topics: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    client_ip: str = Field(max_length=64)
+    mailed: bool = False  # False: refused by a limit or the honeypot (no mail went out)
+    created_at: datetime = _utc_column(nullable=False)
+    confirmed_at: datetime | None = _utc_column(nullable=True)

@@ -30,8 +30,12 @@ def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
 
 
 def test_ingest_prints_per_page_counts(run) -> None:  # type: ignore[no-untyped-def]
-    result = run("ingest", str(SAMPLES / "page-c.txt"), str(SAMPLES / "page-a.txt"),
-                 str(SAMPLES / "page-b.txt"))  # fmt: skip
+    result = run(
+        "ingest",
+        str(SAMPLES / "page-c.txt"),
+        str(SAMPLES / "page-a.txt"),
+        str(SAMPLES / "page-b.txt"),
+    )
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines() == [
         f"{SAMPLES / 'page-c.txt'}: 2026-03-11 papers 78, new 78, recurring 0",

@@ -29,9 +29,15 @@ def _fetch(recorder: Recorder, clock: FakeClock, http: HttpConfig | None = None,
     http = http or HttpConfig()
     with mock_client(recorder, http) as client:
         return fetch_url(
-            client, URL, http=http, now=NOW, sleep=clock.sleep, clock=clock, rand=lambda: 0.5,
+            client,
+            URL,
+            http=http,
+            now=NOW,
+            sleep=clock.sleep,
+            clock=clock,
+            rand=lambda: 0.5,
             **kwargs,
-        )  # fmt: skip
+        )
 
 
 def test_fetch_retries_500_then_succeeds() -> None:  # H1

@@ -32,18 +32,22 @@ def test_second_holder_is_refused_with_a_clear_message(engine: Engine) -> None:
 def test_lock_is_released_when_the_holder_is_killed(engine: Engine, tmp_path: Path) -> None:
     url = engine.url.render_as_string(hide_password=False)
     holder = subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(f"""
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(f"""
             import sys, time
             from pipeline.db import make_engine
             from pipeline.lock import run_lock
             with run_lock(make_engine({url!r})):
                 print("locked", flush=True)
                 time.sleep(60)
-        """)],
+        """),
+        ],
         stdout=subprocess.PIPE,
         text=True,
         cwd=Path(__file__).resolve().parents[1],
-    )  # fmt: skip
+    )
     try:
         assert holder.stdout is not None
         assert holder.stdout.readline().strip() == "locked"

@@ -22,19 +22,31 @@ def parse(text: str, listing_date: date | None = None) -> Page:
 @pytest.mark.parametrize(
     ("name", "listing", "count", "first", "last"),
     [
-        ("page-a.txt", date(2026, 3, 14), 60,
-         "Efficient Streaming Language Models with Attention Sinks",
-         "Model Compression and Efficient Inference for Large Language Models: A Survey"),
-        ("page-b.txt", date(2026, 9, 3), 47,  # page-b has an extra "Daily Papers" header line
-         "Sliding Windows Are Not the End: Exploring Full Ranking with Long-Context Large "
-         "Language Models",
-         "Activation-aware Probe-Query: Effective Key-Value Retrieval for Long-Context LLMs "
-         "Inference"),
-        ("page-c.txt", date(2026, 3, 11), 78,
-         "Talking Heads: Understanding Inter-layer Communication in Transformer Language Models",
-         "L2MAC: Large Language Model Automatic Computer for Extensive Code Generation"),
+        (
+            "page-a.txt",
+            date(2026, 3, 14),
+            60,
+            "Efficient Streaming Language Models with Attention Sinks",
+            "Model Compression and Efficient Inference for Large Language Models: A Survey",
+        ),
+        (
+            "page-b.txt",
+            date(2026, 9, 3),
+            47,  # page-b has an extra "Daily Papers" header line
+            "Sliding Windows Are Not the End: Exploring Full Ranking with Long-Context Large "
+            "Language Models",
+            "Activation-aware Probe-Query: Effective Key-Value Retrieval for Long-Context LLMs "
+            "Inference",
+        ),
+        (
+            "page-c.txt",
+            date(2026, 3, 11),
+            78,
+            "Talking Heads: Understanding Inter-layer Communication in Transformer Language Models",
+            "L2MAC: Large Language Model Automatic Computer for Extensive Code Generation",
+        ),
     ],
-)  # fmt: skip
+)
 def test_parse_text_page_samples(
     name: str, listing: date, count: int, first: str, last: str
 ) -> None:

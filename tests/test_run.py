@@ -82,8 +82,9 @@ def config(tmp_path: Path, **ingest: int) -> Config:
 def run(cfg: Config, engine: Engine, api: Api, day: str):  # type: ignore[no-untyped-def]
     clock = FakeClock()
     with mock_client(api, cfg.http) as client:
-        return run_once(cfg, engine=engine, now=at(day), topics=TOPICS, client=client,
-                        sleep=clock.sleep)  # fmt: skip
+        return run_once(
+            cfg, engine=engine, now=at(day), topics=TOPICS, client=client, sleep=clock.sleep
+        )
 
 
 def expected_counts(days: list[date]) -> dict[date, tuple[int, int, int]]:
@@ -114,8 +115,12 @@ def test_three_missed_days_are_caught_up_in_one_run(tmp_path: Path, engine: Engi
     assert got[date(2026, 8, 17)] == recorded[date(2026, 8, 17)]
     assert got[date(2026, 8, 15)] == got[date(2026, 8, 16)] == (0, 0, 0)  # a weekend: empty days
     assert [p.listing_date for p in report.pages] == days  # in date order
-    assert report.editions == (date(2026, 8, 14), date(2026, 8, 15), date(2026, 8, 16),
-                               date(2026, 8, 17))  # fmt: skip
+    assert report.editions == (
+        date(2026, 8, 14),
+        date(2026, 8, 15),
+        date(2026, 8, 16),
+        date(2026, 8, 17),
+    )
     assert report.feeds is not None and report.feeds.written
 
 
@@ -205,8 +210,13 @@ def test_second_run_same_day_sends_nothing_and_changes_no_feed_byte(
     with write_session(engine) as session:
         for address in ("ada@example.org", "bob@example.org"):
             chosen = [t.slug for t in TOPICS]
-            add_subscriber(session=session, email=address, topics=chosen, secret=b"s" * 32,
-                           now=at("2026-08-20"))  # fmt: skip
+            add_subscriber(
+                session=session,
+                email=address,
+                topics=chosen,
+                secret=b"s" * 32,
+                now=at("2026-08-20"),
+            )
     first = run(cfg, engine, Api(), "2026-08-20")
     assert first.ok, first.failures
     sent = sorted((tmp_path / "out" / "outbox").rglob("*.eml"))

@@ -30,23 +30,47 @@ def utc(text: str) -> datetime:
     ("zone", "cron", "start", "expected"),
     [
         # default time 07:30 Europe/Berlin across spring forward and fall back: once a day
-        ("Europe/Berlin", "30 7 * * *", "2026-03-28",
-         ["2026-03-28 06:30", "2026-03-29 05:30", "2026-03-30 05:30"]),
-        ("Europe/Berlin", "30 7 * * *", "2026-10-24",
-         ["2026-10-24 05:30", "2026-10-25 06:30", "2026-10-26 06:30"]),
-        ("America/New_York", "30 7 * * *", "2026-03-07",
-         ["2026-03-07 12:30", "2026-03-08 11:30", "2026-03-09 11:30"]),
-        ("America/New_York", "30 7 * * *", "2026-10-31",
-         ["2026-10-31 11:30", "2026-11-01 12:30", "2026-11-02 12:30"]),
+        (
+            "Europe/Berlin",
+            "30 7 * * *",
+            "2026-03-28",
+            ["2026-03-28 06:30", "2026-03-29 05:30", "2026-03-30 05:30"],
+        ),
+        (
+            "Europe/Berlin",
+            "30 7 * * *",
+            "2026-10-24",
+            ["2026-10-24 05:30", "2026-10-25 06:30", "2026-10-26 06:30"],
+        ),
+        (
+            "America/New_York",
+            "30 7 * * *",
+            "2026-03-07",
+            ["2026-03-07 12:30", "2026-03-08 11:30", "2026-03-09 11:30"],
+        ),
+        (
+            "America/New_York",
+            "30 7 * * *",
+            "2026-10-31",
+            ["2026-10-31 11:30", "2026-11-01 12:30", "2026-11-02 12:30"],
+        ),
         # a time inside the repeated hour fires twice on fall-back day (measured APScheduler
         # behaviour, RELIABILITY.md 3.2): the job is idempotent per edition, see test_run
-        ("Europe/Berlin", "30 2 * * *", "2026-10-24",
-         ["2026-10-24 00:30", "2026-10-25 00:30", "2026-10-25 01:30", "2026-10-26 01:30"]),
+        (
+            "Europe/Berlin",
+            "30 2 * * *",
+            "2026-10-24",
+            ["2026-10-24 00:30", "2026-10-25 00:30", "2026-10-25 01:30", "2026-10-26 01:30"],
+        ),
         # a time skipped by spring forward still fires once (moved forward)
-        ("Europe/Berlin", "30 2 * * *", "2026-03-28",
-         ["2026-03-28 01:30", "2026-03-29 01:30", "2026-03-30 00:30"]),
+        (
+            "Europe/Berlin",
+            "30 2 * * *",
+            "2026-03-28",
+            ["2026-03-28 01:30", "2026-03-29 01:30", "2026-03-30 00:30"],
+        ),
     ],
-)  # fmt: skip
+)
 def test_daily_trigger_across_dst(
     tmp_path: Path, zone: str, cron: str, start: str, expected: list[str]
 ) -> None:

@@ -36,19 +36,33 @@ DAY = date(2026, 8, 21)
 def _entries(ids: list[str], day: date = DAY) -> list[dict[str, object]]:
     stamp = f"{day.isoformat()}T00:00:00.000Z"
     return [
-        {"paper": {"id": i, "title": f"Paper {i}", "summary": f"About {i}.", "upvotes": 1,
-                   "submittedOnDailyAt": stamp}, "title": f"Paper {i}"}
+        {
+            "paper": {
+                "id": i,
+                "title": f"Paper {i}",
+                "summary": f"About {i}.",
+                "upvotes": 1,
+                "submittedOnDailyAt": stamp,
+            },
+            "title": f"Paper {i}",
+        }
         for i in ids
-    ]  # fmt: skip
+    ]
 
 
 def _ingest(handler, source=API, day=DAY, *, engine, now, clock=None):
     clock = clock or FakeClock()
     with mock_client(handler, HTTP) as client:
         return ingest_source_date(
-            source, day, http=HTTP, client=client, engine=engine, now=now,
-            sleep=clock.sleep, clock=clock,
-        )  # fmt: skip
+            source,
+            day,
+            http=HTTP,
+            client=client,
+            engine=engine,
+            now=now,
+            sleep=clock.sleep,
+            clock=clock,
+        )
 
 
 def _count(engine) -> dict[str, int]:
@@ -169,8 +183,11 @@ def test_rate_limit_over_cap_is_deferred_and_remembered(engine, now) -> None:  #
 
 def test_other_sources_complete_after_one_is_deferred(engine, now) -> None:  # H2
     with pytest.raises(FetchError):
-        _ingest(Recorder([httpx.Response(429, headers={"RateLimit": '"api";r=0;t=900'})]),
-                engine=engine, now=now)  # fmt: skip
+        _ingest(
+            Recorder([httpx.Response(429, headers={"RateLimit": '"api";r=0;t=900'})]),
+            engine=engine,
+            now=now,
+        )
     page = (HF / "page-2026-08-21.html").read_bytes()
     report = _ingest(Recorder([httpx.Response(200, content=page)]), HTML, engine=engine, now=now)
     assert report.papers == 3
@@ -182,8 +199,13 @@ def test_html_source_reads_page_and_reports_clamp(engine, now) -> None:
     assert _ingest(recorder, HTML, engine=engine, now=now).new == 3
     assert str(recorder.requests[0].url) == f"{BASE}/papers/date/2026-08-21"
     with pytest.raises(ParseError, match="page shows 2026-08-21, not 2026-08-22"):
-        _ingest(Recorder([httpx.Response(200, content=page)]), HTML, date(2026, 8, 22),
-                engine=engine, now=now)  # fmt: skip
+        _ingest(
+            Recorder([httpx.Response(200, content=page)]),
+            HTML,
+            date(2026, 8, 22),
+            engine=engine,
+            now=now,
+        )
 
 
 def test_html_source_cp1252_declared_in_meta_only(engine, now) -> None:  # H8

@@ -74,8 +74,10 @@ def test_ingest_samples_in_date_order_reports_hand_counted_new_and_recurring(
         [sample("page-a.txt"), sample("page-b.txt"), sample("page-c.txt")], engine=engine, now=NOW
     )
     assert report.ok
-    got = [(p.origin.rsplit("/", 1)[-1], p.listing_date, p.papers, p.new, p.recurring)
-           for p in report.pages]  # fmt: skip
+    got = [
+        (p.origin.rsplit("/", 1)[-1], p.listing_date, p.papers, p.new, p.recurring)
+        for p in report.pages
+    ]
     assert got == [
         ("page-c.txt", MAR_11, 78, 78, 0),
         ("page-a.txt", MAR_14, 60, 60 - len(ON_A_AND_C), len(ON_A_AND_C)),
@@ -178,8 +180,9 @@ def test_paper_seen_by_title_then_by_arxiv_id_merges_and_keeps_its_key(engine: E
 
 def test_same_title_with_different_arxiv_ids_stays_two_papers(engine: Engine) -> None:
     a = page(MAR_11, ("Attention Is All You Need", "a"), ids=True)
-    b_parsed = (ParsedPaper(title="Attention is all you need", abstract="b", rank=1,
-                            arxiv_id="2603.99999"),)  # fmt: skip
+    b_parsed = (
+        ParsedPaper(title="Attention is all you need", abstract="b", rank=1, arxiv_id="2603.99999"),
+    )
     b = Page("test", "b", MAR_14, b_parsed, content_hash(b_parsed))
     with write_session(engine) as session:
         upsert_page(session=session, page=a, now=NOW)
@@ -200,8 +203,11 @@ def test_unique_constraints_enforce_identity(engine: Engine) -> None:
             )
         )
     with pytest.raises(IntegrityError), write_session(engine) as session:
-        session.add(Digest(source="test", listing_date=MAR_11, origin="x", content_hash="h",
-                           ingested_at=NOW))  # fmt: skip
+        session.add(
+            Digest(
+                source="test", listing_date=MAR_11, origin="x", content_hash="h", ingested_at=NOW
+            )
+        )
 
 
 def test_timestamps_round_trip_timezone_aware_utc(engine: Engine) -> None:
@@ -247,9 +253,12 @@ PROPERTY_PAGES = [
     page(date(2026, 3, 2), ("ALPHA!", "a2"), ("Delta", "d1")),
     page(date(2026, 3, 3), ("beta", "b0"), ("Delta", "d1"), ("Epsilon", "e1")),
     page(date(2026, 3, 2), ("Gamma", "g2"), ("Zeta", "z1"), source="other"),
-    page(date(2026, 2, 27), ("Epsilon", "e0"),),
+    page(
+        date(2026, 2, 27),
+        ("Epsilon", "e0"),
+    ),
     page(date(2026, 3, 5)),  # an empty day
-]  # fmt: skip
+]
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])

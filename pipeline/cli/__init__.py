@@ -17,6 +17,7 @@ from pipeline.cli.fetch_cmds import fetch
 from pipeline.cli.ingest_cmds import ingest, papers
 from pipeline.cli.run_cmds import run
 from pipeline.cli.schedule_cmds import schedule
+from pipeline.cli.serve_cmds import serve
 from pipeline.cli.setup_cmds import check, config_cmd, init
 from pipeline.cli.subscriber_cmds import subscribers
 from pipeline.cli.topic_cmds import topics
@@ -70,6 +71,7 @@ cli.add_command(topics)
 cli.add_command(feeds)
 cli.add_command(subscribers)
 cli.add_command(emails)
+cli.add_command(serve)
 
 
 def main() -> None:

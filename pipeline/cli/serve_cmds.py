@@ -1,0 +1,33 @@
+"""``paperboy serve``: the web face (feeds, archive, subscribe, one-click unsubscribe)."""
+
+from __future__ import annotations
+
+import click
+
+from pipeline.cli.common import App, pass_app
+from pipeline.cli.topic_cmds import load_app_topics
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port",
+    default=8080,
+    show_default=True,
+    type=click.IntRange(1, 65535),
+    help="Port to listen on.",
+)
+@pass_app
+def serve(app: App, host: str, port: int) -> None:
+    """Serve the feeds, the archive and the subscribe/unsubscribe pages over HTTP.
+
+    Put it behind a TLS-terminating proxy and set [output] site_url to its public https URL:
+    confirmation and unsubscribe links are built from site_url, never from requests.
+    """
+    import uvicorn
+
+    from pipeline.web.app import create_app
+
+    web_app = create_app(app.config, engine=app.engine(), now=app.now, topics=load_app_topics(app))
+    click.echo(f"serving {app.config.output_dir} on http://{host}:{port}/", err=True)
+    uvicorn.run(web_app, host=host, port=port, log_level="info", server_header=False)

@@ -1,0 +1,67 @@
+"""What the page templates see of papers, topics and editions. Pure; no I/O.
+
+Every URL that reaches an ``href`` went through :func:`pipeline.headers.safe_url` (RELIABILITY
+6.1); text is cleaned of controls and bidi overrides and cut to a length, and the templates
+autoescape the rest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from pipeline.headers import plain_text, safe_url
+from pipeline.records import StoredPaper
+from pipeline.topics import Topic
+
+TITLE_CHARS = 300
+ABSTRACT_CHARS = 400
+QUERY_CHARS = 200  # longer search strings are cut, not refused
+
+
+def excerpt(text: str, limit: int) -> str:
+    """``text`` without controls, cut at a word boundary to ``limit`` characters."""
+    text = plain_text(text)
+    if len(text) <= limit:
+        return text
+    return text[:limit].rsplit(" ", 1)[0].rstrip(" ,.;:") + "…"
+
+
+def _code_url(paper: StoredPaper) -> str | None:
+    links = [url for url in (safe_url(link) for link in paper.links) if url]
+    hosted = [url for url in links if "github.com" in url or "gitlab" in url]
+    return hosted[0] if hosted else None
+
+
+def paper_view(paper: StoredPaper, titles: Mapping[str, str]) -> dict[str, Any]:
+    """One paper for a template."""
+    return {
+        "title": excerpt(paper.title, TITLE_CHARS) or paper.key,
+        "url": safe_url(paper.url),
+        "abstract": excerpt(paper.abstract, ABSTRACT_CHARS),
+        "topics": [{"slug": s, "title": titles.get(s, s)} for s in paper.topics],
+        "code_url": _code_url(paper),
+        "times_seen": paper.times_seen,
+        "first_seen": paper.first_seen.isoformat(),
+    }
+
+
+def papers_view(papers: Sequence[StoredPaper], titles: Mapping[str, str]) -> list[dict[str, Any]]:
+    """Many papers for a template."""
+    return [paper_view(paper, titles) for paper in papers]
+
+
+def topic_view(topic: Topic) -> dict[str, str]:
+    """One topic for a template, with its feed paths."""
+    return {
+        "slug": topic.slug,
+        "title": plain_text(topic.title),
+        "description": plain_text(topic.description),
+        "rss": f"/feeds/{topic.slug}.xml",
+        "atom": f"/feeds/{topic.slug}.atom",
+    }
+
+
+def clean_query(raw: str | None) -> str:
+    """A search string fit to search with and show back."""
+    return plain_text(raw or "")[:QUERY_CHARS]
