@@ -282,11 +282,13 @@ def select_papers(
         )
         query = query.where(col(Paper.id).in_(listed), col(Paper.first_seen) < recurring_on)
     if search:
-        pattern = f"%{search.casefold()}%"
+        # a literal substring: % and _ typed by the user are not wildcards
+        escaped = search.casefold().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        pattern = f"%{escaped}%"
         query = query.where(
             or_(
-                func.lower(col(Paper.title)).like(pattern),
-                func.lower(col(Paper.abstract)).like(pattern),
+                func.lower(col(Paper.title)).like(pattern, escape="\\"),
+                func.lower(col(Paper.abstract)).like(pattern, escape="\\"),
             )
         )
     query = query.order_by(col(Paper.first_seen).desc(), col(Paper.key))

@@ -118,6 +118,8 @@ def test_papers_filters(run) -> None:  # type: ignore[no-untyped-def]
     assert "2026-03-11  x3  A Survey on Mixture of Experts" in recurring.stdout.splitlines()
     found = run("papers", "--search", "MIXTURE OF EXPERTS", "--json")
     titles = sorted(json.loads(line)["title"] for line in found.stdout.splitlines())
+    assert run("papers", "--search", "mixture_of").stdout == ""  # '_' is no wildcard
+    assert len(run("papers", "--search", "22.2x").stdout.splitlines()) == 1
     # a plain substring search: Branch-Train-Merge's "Mixture-of-Experts" is not matched
     assert titles == [
         "A Survey on Mixture of Experts",
