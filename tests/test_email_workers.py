@@ -198,3 +198,26 @@ def test_four_worker_processes_deliver_10k_without_duplicates(  # E10
     recipients = [rcpts for _, rcpts in sink.received]
     assert all(len(rcpts) == 1 for rcpts in recipients)
     assert len(set(recipients)) == len(recipients)  # nobody got two digests
+
+
+def test_cli_worker_sends_everything_then_finds_nothing(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from pipeline.cli import cli
+
+    url = f"sqlite:///{tmp_path / 'p.db'}"
+    engine = make_engine(url)
+    init_db(engine)
+    seed(engine, NOW)
+    add_subscribers(engine, 5, NOW)
+    engine.dispose()
+    sink = CountingSink()
+    with smtp_sink(sink) as port:  # type: ignore[arg-type]
+        env = _worker_config(tmp_path, url, port)
+        args = ["emails", "--worker", "--batch", "2", "--edition", str(DAY2)]
+        first = CliRunner().invoke(cli, args, env=env, catch_exceptions=False)
+        again = CliRunner().invoke(cli, args, env=env, catch_exceptions=False)
+    assert (first.exit_code, again.exit_code) == (0, 0)
+    assert "this run: sent 5, retry 0, failed 0, uncertain 0" in first.stdout
+    assert "this run: sent 0," in again.stdout
+    assert sorted(r for _, (r,) in sink.received) == [f"reader{n}@example.org" for n in range(5)]
