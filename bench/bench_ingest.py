@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import Engine, text
 
+from pipeline import tables
 from pipeline.db import init_db, make_engine, write_session
 from pipeline.identity import title_key
 from pipeline.parse.text_page import parse_text_page
@@ -114,10 +115,10 @@ def bench_parse(pages: list[str]) -> float:
 def bench_ingest(url: str | None, size: int, pages: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as folder:
         engine = make_engine(url or f"sqlite:///{folder}/bench.db")
-        if url:
+        if url:  # start from an empty store: drop every table and the migration stamp
+            tables.metadata.drop_all(engine)
             with engine.begin() as conn:
-                conn.execute(text("DROP TABLE IF EXISTS appearance, paper_alias, digest, paper,"
-                                  " meta CASCADE"))  # fmt: skip
+                conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
         init_db(engine)
         started = time.perf_counter()
         seed(engine, size)

@@ -17,7 +17,6 @@ from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlmodel import Session
 
-from pipeline import tables
 from pipeline.errors import StoreError
 
 BUSY_TIMEOUT_MS = 30_000  # a writer waits this long for another writer before giving up
@@ -68,9 +67,11 @@ def redact_url(url: str) -> str:
 
 
 def init_db(engine: Engine) -> None:
-    """Create missing tables (idempotent)."""
+    """Migrate the store to the newest schema (idempotent; one query when already there)."""
+    from pipeline.migrate import upgrade
+
     try:
-        tables.metadata.create_all(engine)
+        upgrade(engine)
     except OperationalError as exc:
         raise StoreError(f"cannot create tables in {redact_url(str(engine.url))}: {exc}") from exc
 

@@ -217,6 +217,19 @@ def _deliver_item(
     with write_session(engine) as session:
         if not claim(session=session, item_id=item.id, now=clock()):
             return None  # another worker has it
+    return send_claimed(item, engine=engine, transport=transport, data=data, job=job, clock=clock)
+
+
+def send_claimed(
+    item: OutboxItem,
+    *,
+    engine: Engine,
+    transport: Transport,
+    data: bytes,
+    job: EmailJob,
+    clock: Callable[[], datetime],
+) -> Outcome:
+    """Send a row already claimed (and committed) as ``sending``; record the outcome."""
     outcome = transport.send(item, job.settings.sender_address, data)
     done = clock()
     with write_session(engine) as session:

@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 
 from pipeline.config import Config
 from pipeline.deliver_email import parse_smtp_url
+from pipeline.email_worker import work_edition
 from pipeline.emails import (
     EmailJob,
     EmailReport,
@@ -75,13 +76,29 @@ def deliver_edition(
     on_start: Callable[[int], None] | None = None,
     on_item: Callable[[], None] | None = None,
     clock: Callable[[], datetime] | None = None,
+    worker_batch: int | None = None,
 ) -> EmailReport:
-    """Plan the edition's outbox rows, then send the due ones, each at most once."""
+    """Plan the edition's outbox rows, then send the due ones, each at most once.
+
+    With ``worker_batch``, claim due rows that many at a time until none is left, so several
+    processes can share the edition (:mod:`pipeline.email_worker`).
+    """
     edition, report = prepare_edition(
         engine=engine, day=day, job=job, now=now, resend_uncertain=resend_uncertain
     )
     if on_start:
         on_start(report.totals.get("pending", 0) + report.totals.get("retry", 0))
+    if worker_batch is not None:
+        return work_edition(
+            engine=engine,
+            edition=edition,
+            report=report,
+            job=job,
+            transport=transport_from_config(cfg, day, env=env),
+            now=now,
+            batch=worker_batch,
+            clock=clock,
+        )
     return send_edition(
         engine=engine,
         edition=edition,

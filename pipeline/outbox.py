@@ -16,8 +16,9 @@ next run turns it ``uncertain`` instead of sending it blindly a second time.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Table, func, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -111,16 +112,11 @@ def reopen_uncertain(*, session: Session, edition: date, now: datetime) -> int:
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-def due_items(*, session: Session, edition: date, now: datetime) -> list[OutboxItem]:
-    """Rows of ``edition`` that are pending, or retry and due, in id order."""
+def _items(session: Session, *conditions: Any) -> list[OutboxItem]:
     query = (
         select(OutboxMessage, Subscriber)
         .join(Subscriber, col(Subscriber.id) == col(OutboxMessage.subscriber_id))
-        .where(
-            col(OutboxMessage.edition) == edition,
-            col(OutboxMessage.state).in_(("pending", "retry")),
-            col(OutboxMessage.next_attempt_at) <= now,
-        )
+        .where(*conditions)
         .order_by(col(OutboxMessage.id))
     )
     return [
@@ -135,6 +131,49 @@ def due_items(*, session: Session, edition: date, now: datetime) -> list[OutboxI
             attempts=row.attempts,
         )
         for row, sub in session.exec(query)
+    ]
+
+
+def _due(edition: date, now: datetime) -> tuple[Any, ...]:
+    return (
+        col(OutboxMessage.edition) == edition,
+        col(OutboxMessage.state).in_(("pending", "retry")),
+        col(OutboxMessage.next_attempt_at) <= now,
+    )
+
+
+def due_items(*, session: Session, edition: date, now: datetime) -> list[OutboxItem]:
+    """Rows of ``edition`` that are pending, or retry and due, in id order."""
+    return _items(session, *_due(edition, now))
+
+
+def claim_due(*, session: Session, edition: date, now: datetime, limit: int) -> list[OutboxItem]:
+    """Claim up to ``limit`` due rows (now ``sending``); the caller commits before SMTP.
+
+    PostgreSQL locks the candidates ``FOR UPDATE SKIP LOCKED``, so concurrent workers each get
+    other rows and never wait on each other (RELIABILITY.md 2.2); on SQLite the caller's
+    ``BEGIN IMMEDIATE`` admits one claimer at a time (the locking clause renders as nothing).
+    """
+    candidates = (
+        select(col(OutboxMessage.id))
+        .where(*_due(edition, now))
+        .order_by(col(OutboxMessage.id))
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    claimed = session.execute(
+        update(_OUTBOX)
+        .where(col(OutboxMessage.id).in_(candidates.scalar_subquery()))
+        .values(state="sending", claimed_at=now, attempts=col(OutboxMessage.attempts) + 1)
+        .returning(_OUTBOX.c.id)
+    )
+    ids = [int(row_id) for (row_id,) in claimed]
+    if not ids:
+        return []
+    # Report attempts as before this claim, like due_items (finish() backs off on it).
+    return [
+        replace(item, attempts=item.attempts - 1)
+        for item in _items(session, col(OutboxMessage.id).in_(ids))
     ]
 
 

@@ -1,13 +1,24 @@
-"""Shared fixtures: a real SQLite store in tmp_path, a fixed clock, page builders."""
+"""Shared fixtures: a real store (SQLite file, and PostgreSQL when a server answers), a fixed
+clock, page builders.
+
+The ``engine`` fixture runs each test on SQLite and on PostgreSQL. PostgreSQL comes from
+``PAPERBOY_TEST_POSTGRES_URL`` or a server at 127.0.0.1:5432 (user postgres); without one the
+PostgreSQL variants are skipped with the reason. One database per test session, one fresh
+schema per test (``search_path`` in the URL, so subprocesses given ``engine.url`` see it too).
+"""
 
 from __future__ import annotations
 
+import itertools
+import os
+import socket
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
+from sqlalchemy.engine import make_url
 
 from pipeline.config import Config, config_from_mapping
 from pipeline.db import init_db, make_engine
@@ -23,10 +34,67 @@ def now() -> datetime:
     return NOW
 
 
+DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+_schemas = itertools.count(1)
+
+
+def postgres_admin_url() -> tuple[str | None, str]:
+    """The server's URL to create test databases with, or None and why there is none."""
+    url = os.environ.get("PAPERBOY_TEST_POSTGRES_URL")
+    if url:
+        return url, ""
+    try:
+        socket.create_connection(("127.0.0.1", 5432), timeout=0.5).close()
+    except OSError:
+        return None, "PostgreSQL tests skipped: no server at 127.0.0.1:5432"
+    return DEFAULT_POSTGRES, ""
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """A scratch database for this test session (dropped at the end); skips without a server."""
+    admin_url, reason = postgres_admin_url()
+    if admin_url is None:
+        pytest.skip(reason)
+    name = f"paperboy_test_{os.getpid()}"
+    admin = make_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+            # Commits need not survive a crash of the test server: skip the WAL flush wait.
+            conn.execute(text(f'ALTER DATABASE "{name}" SET synchronous_commit = off'))
+    except Exception as exc:  # noqa: BLE001 (any failure here means: no usable server)
+        admin.dispose()
+        pytest.skip(f"PostgreSQL tests skipped: cannot create a database ({exc})")
+    yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
 @pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    """A real SQLite file store with the schema created."""
-    eng = make_engine(f"sqlite:///{tmp_path / 'paperboy.db'}")
+def postgres_url(postgres_database: str) -> Iterator[str]:
+    """A URL whose connections use a fresh, empty schema of the session's database."""
+    schema = f"t{next(_schemas)}"
+    admin = make_engine(postgres_database, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    url = make_url(postgres_database).update_query_dict({"options": f"-csearch_path={schema}"})
+    yield url.render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """A real store with the schema migrated: a SQLite file, then a PostgreSQL schema."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'paperboy.db'}"
+    else:
+        url = request.getfixturevalue("postgres_url")
+    eng = make_engine(url)
     init_db(eng)
     yield eng
     eng.dispose()

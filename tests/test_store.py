@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import tempfile
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
@@ -241,9 +242,18 @@ def dump(engine: Engine) -> dict[str, list[tuple[object, ...]]]:
     }
     with read_session(engine) as session:
         return {
-            name: [tuple(row) for row in session.execute(text(sql))]
+            name: [tuple(map(_plain, row)) for row in session.execute(text(sql))]
             for name, sql in queries.items()
         }
+
+
+def _plain(value: object) -> object:
+    """Raw SQL returns dates and JSON as text on SQLite, as objects on PostgreSQL: compare text."""
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, list):
+        return json.dumps(value)
+    return value
 
 
 # Small pages with overlaps, case/punctuation variants of one title, differing abstracts for one

@@ -15,6 +15,7 @@ from pipeline.db import read_session
 from pipeline.emails import EmailJob
 from pipeline.errors import ConfigError
 from pipeline.mailing import deliver_edition, email_problems, email_summary, job_from_config
+from pipeline.outbox import due_editions
 from pipeline.store import last_listing_date
 
 
@@ -32,14 +33,32 @@ from pipeline.store import last_listing_date
     is_flag=True,
     help="Send 'uncertain' rows again (same Message-ID, so most clients drop a copy).",
 )
+@click.option(
+    "--worker",
+    is_flag=True,
+    help="Share the work with other `emails --worker` processes: claim due rows of the edition "
+    "(default: the latest and any with rows still due) until none is left.",
+)
+@click.option(
+    "--batch",
+    type=click.IntRange(1, 1000),
+    default=1,
+    show_default=True,
+    help="Rows a worker claims at a time (a killed worker leaves at most this many uncertain).",
+)
 @pass_app
-def emails(app: App, day: date | None, dry_run: bool, resend_uncertain: bool) -> None:
+def emails(
+    app: App, day: date | None, dry_run: bool, resend_uncertain: bool, worker: bool, batch: int
+) -> None:
     """Render and deliver the email digests of an edition, each at most once.
 
     Exits 1 when a message is 'uncertain' (the server may or may not have it) or the batch
     stopped early (connection lost, 421); rerun to deliver the rest.
     """
     cfg, engine, now = app.config, app.engine(), app.now()
+    if worker and not dry_run:
+        run_worker(app, day, batch=batch, resend_uncertain=resend_uncertain)
+        return
     if day is None:
         with read_session(engine) as session:
             day = last_listing_date(session=session)
@@ -82,3 +101,29 @@ def dry_run_summary(engine: Engine, day: date, job: EmailJob) -> str:
         f"dry run: edition {day}: {len(wanted)} of {len(subs)} subscriber(s) would get a "
         f"digest, {len(sets)} topic set(s), largest HTML {largest} bytes"
     )
+
+
+def run_worker(app: App, day: date | None, *, batch: int, resend_uncertain: bool) -> None:
+    """Deliver the edition(s) in worker mode; exit 1 if anything needs a human."""
+    cfg, engine, now = app.config, app.engine(), app.now()
+    with read_session(engine) as session:
+        latest = last_listing_date(session=session)
+        due = set(due_editions(session=session))
+    days = [day] if day is not None else sorted(due | ({latest} if latest else set()))
+    if not days:
+        raise ConfigError("the store holds no edition yet; run `paperboy ingest` first")
+    job = job_from_config(cfg, engine=engine, topics=load_app_topics(app), env=os.environ)
+    ok = True
+    for edition in days:
+        report = deliver_edition(
+            cfg, engine=engine, day=edition, job=job, now=now, env=os.environ,
+            resend_uncertain=resend_uncertain, clock=app.now, worker_batch=batch,
+        )  # fmt: skip
+        click.echo(f"worker {os.getpid()}: {email_summary(report)}")
+        for problem in email_problems(report):
+            click.echo(f"Error: {problem}", err=True)
+        ok = ok and report.ok
+        if report.stopped:
+            break
+    if not ok:
+        sys.exit(1)
