@@ -105,7 +105,7 @@ def make_revision(message: str) -> None:
 
     with tempfile.TemporaryDirectory() as folder:
         engine = make_engine(f"sqlite:///{Path(folder) / 'scratch.db'}")
-        upgrade(engine)
+        upgrade(engine, run_scripts=True)  # the scripts, not create_all: else nothing differs
         with engine.begin() as connection:
             command.revision(alembic_config(connection), message=message, autogenerate=True)
         engine.dispose()
