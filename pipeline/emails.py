@@ -21,6 +21,7 @@ from sqlmodel import select
 from pipeline.db import read_session, write_session
 from pipeline.deliver_email import SmtpTarget, close_smtp, open_smtp, send_one, write_eml
 from pipeline.edition import Edition, select_edition
+from pipeline.failpoints import failpoint
 from pipeline.outbox import (
     OutboxItem,
     Outcome,
@@ -217,7 +218,9 @@ def _deliver_item(
     with write_session(engine) as session:
         if not claim(session=session, item_id=item.id, now=clock()):
             return None  # another worker has it
+    failpoint("after_claim")
     outcome = transport.send(item, job.settings.sender_address, data)
+    failpoint("after_send")
     done = clock()
     with write_session(engine) as session:
         finish(session=session, item=item, outcome=outcome, now=done, retry_after=job.retry_after)

@@ -17,6 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from pipeline.db import write_session
 from pipeline.errors import PipelineError
+from pipeline.failpoints import failpoint
 from pipeline.files import expand_paths, read_page_file
 from pipeline.parse import parse_saved_page
 from pipeline.records import Failure, IngestReport, Page, PageReport
@@ -49,6 +50,7 @@ def store_pages(
         try:
             with write_session(engine) as session:
                 report = upsert_page(session=session, page=page, now=now)
+                failpoint("before_ingest_commit")
         except SQLAlchemyError as exc:
             failures.append(Failure(page.origin, f"store error, page not ingested: {exc}"))
             continue

@@ -21,6 +21,7 @@ from sqlalchemy import Engine
 from pipeline.config import HttpConfig, SourceConfig
 from pipeline.db import read_session, write_session
 from pipeline.errors import FetchError, ParseError
+from pipeline.failpoints import failpoint
 from pipeline.fetch import Fetched, Validators, fetch_url
 from pipeline.fetch_state import (
     load_fetch_state,
@@ -215,6 +216,7 @@ def ingest_source_date(
         return PageReport(source.name, result.url, day, count, 0, 0, unchanged=True)
     with write_session(engine) as session:
         report = upsert_page(session=session, page=result.page, now=now)
+        failpoint("before_ingest_commit")
         for url, validators in result.validators:
             save_validators(session=session, url=url, validators=validators, fetched_at=now)
     return report
