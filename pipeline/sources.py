@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 from sqlalchemy import Engine
+from sqlmodel import Session
 
 from pipeline.config import HttpConfig, SourceConfig
 from pipeline.db import read_session, write_session
@@ -204,8 +205,12 @@ def ingest_source_date(
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
     max_file_bytes: int = 20_000_000,
+    on_stored: Callable[[Session, PageReport], None] | None = None,
 ) -> PageReport:
-    """Fetch ``day`` from ``source`` and store it (page and validators in one transaction)."""
+    """Fetch ``day`` from ``source`` and store it (page and validators in one transaction).
+
+    ``on_stored(session, report)`` runs inside that transaction (``run`` marks the edition).
+    """
     result = fetch_source_date(
         source, day, http=http, client=client, engine=engine, now=now, sleep=sleep,
         clock=clock, max_file_bytes=max_file_bytes,
@@ -219,4 +224,6 @@ def ingest_source_date(
         failpoint("before_ingest_commit")
         for url, validators in result.validators:
             save_validators(session=session, url=url, validators=validators, fetched_at=now)
+        if on_stored is not None:
+            on_stored(session, report)
     return report
