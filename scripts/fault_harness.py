@@ -177,7 +177,7 @@ class Outcome:
     missing_items: int = 0
     missing_emails: int = 0  # neither received nor reported (uncertain/failed)
     uncertain: int = 0  # reported uncertain (the sink may or may not hold them)
-    failed: int = 0  # reported failed (permanent 5xx)
+    failed: int = 0  # reported failed (permanent 5xx) or skipped (subscriber bouncing)
     integrity: int = 0
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
@@ -262,6 +262,8 @@ def measure(bench: Bench, sink: FaultSink) -> dict[str, object]:
             rows = {r[0]: r[1] for r in session.execute(text(
                 "SELECT message_id, state FROM outbox"))}  # fmt: skip
             problems = check_store(session=session)
+            bouncing = {r[0] for r in session.execute(text(
+                "SELECT email FROM subscriber WHERE status <> 'active'"))}  # fmt: skip
     finally:
         engine.dispose()
     feed_dir = bench.root / "out" / "feeds"
@@ -273,6 +275,8 @@ def measure(bench: Bench, sink: FaultSink) -> dict[str, object]:
         "problems": problems + (["temp file in index.opml"] if ".paperboy-" in opml else []),
         "feeds": _feeds(feed_dir) if feed_dir.is_dir() else {},
         "received": sink.message_ids(),
+        "to": {str(m["Message-ID"]): str(m["To"]) for m in sink.messages},
+        "bouncing": sorted(bouncing),
     }
 
 
@@ -290,9 +294,12 @@ def compare(result: Outcome, oracle: dict[str, object]) -> None:
     result.dup_emails = sum(n - 1 for n in received.values())
     outbox = got["outbox"]
     result.uncertain = sum(1 for s in outbox.values() if s == "uncertain")  # type: ignore[union-attr]
-    result.failed = sum(1 for s in outbox.values() if s == "failed")  # type: ignore[union-attr]
-    reported = {m for m, s in outbox.items() if s in ("uncertain", "failed")}  # type: ignore[union-attr]
-    expected = set(oracle["received"])  # type: ignore[arg-type]
+    # failed (5xx) and skipped (the subscriber was flagged bouncing by a 5.1.x reply): reported
+    result.failed = sum(1 for s in outbox.values() if s in ("failed", "skipped"))  # type: ignore[union-attr]
+    reported = {m for m, s in outbox.items() if s in ("uncertain", "failed", "skipped")}  # type: ignore[union-attr]
+    # a subscriber flagged bouncing (5.1.x) gets no further digests: that is reported, not lost
+    gone = set(got["bouncing"])  # type: ignore[arg-type]
+    expected = {m for m, to in oracle["to"].items() if to not in gone}  # type: ignore[union-attr]
     result.missing_emails = len(expected - set(received) - reported)
     result.integrity = len(got["problems"])  # type: ignore[arg-type]
     result.notes.extend(got["problems"])  # type: ignore[arg-type]
@@ -423,7 +430,7 @@ def scenarios(quick: bool) -> list[Scenario]:
 
 
 COLUMNS = ("faults", "dup papers", "dup items", "dup emails", "lost papers", "missing items",
-           "missing emails", "uncertain", "failed", "integrity")  # fmt: skip
+           "missing emails", "uncertain", "failed/skipped", "integrity")  # fmt: skip
 
 
 def _row(r: Outcome) -> list[int]:
