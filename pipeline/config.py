@@ -67,6 +67,9 @@ class HttpConfig:
     deadline: float = _help(120.0, "total time budget per fetch, seconds")
     max_response_bytes: int = _help(20_000_000, "responses larger than this are refused")
     retries: int = _help(3, "retries on 408/429/5xx and connection errors")
+    allow_private_hosts: bool = _help(
+        False, "allow http:// and loopback/private hosts (tests, local mirrors; SSRF guard off)"
+    )
 
 
 @dataclass(frozen=True)

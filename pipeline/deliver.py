@@ -17,6 +17,7 @@ from datetime import datetime
 from pathlib import Path
 
 from pipeline.errors import DeliveryError
+from pipeline.failpoints import failpoint
 
 FILE_MODE = 0o644
 TEMP_PREFIX = ".paperboy-"  # dot files: never served as feeds, never listed in the OPML index
@@ -57,6 +58,7 @@ def write_feed(path: Path, data: bytes) -> bool:
                 handle.flush()
                 os.fsync(handle.fileno())
             os.chmod(tmp, FILE_MODE)
+            failpoint("mid_feed_write")
             os.replace(tmp, path)
         except BaseException:
             with contextlib.suppress(OSError):

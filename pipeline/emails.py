@@ -21,6 +21,7 @@ from sqlmodel import select
 from pipeline.db import read_session, write_session
 from pipeline.deliver_email import SmtpTarget, close_smtp, open_smtp, send_one, write_eml
 from pipeline.edition import Edition, select_edition
+from pipeline.failpoints import failpoint
 from pipeline.outbox import (
     OutboxItem,
     Outcome,
@@ -230,7 +231,9 @@ def send_claimed(
     clock: Callable[[], datetime],
 ) -> Outcome:
     """Send a row already claimed (and committed) as ``sending``; record the outcome."""
+    failpoint("after_claim")
     outcome = transport.send(item, job.settings.sender_address, data)
+    failpoint("after_send")
     done = clock()
     with write_session(engine) as session:
         finish(session=session, item=item, outcome=outcome, now=done, retry_after=job.retry_after)

@@ -4,26 +4,33 @@ One :class:`httpx.Client` per run, built by :func:`make_client` (explicit timeou
 followed up to 5 hops, a User-Agent naming the project). :func:`fetch_url` adds what httpx lacks
 (RELIABILITY.md 4): retries with backoff on 408/429/5xx and transient transport errors, honouring
 ``Retry-After`` and Hugging Face's ``RateLimit`` header; a wall-clock deadline on top of httpx's
-per-operation timeouts (a server dripping one byte at a time never trips those); a body size
-cap; ``If-None-Match``/``If-Modified-Since``. Sleep and clock are parameters, so tests never wait.
+per-operation timeouts (a server dripping one byte at a time never trips those), enforced by a
+watchdog that shuts the socket down even while the headers are still arriving; a body size
+cap; an SSRF guard on every hop (:mod:`pipeline.http_guard`);
+``If-None-Match``/``If-Modified-Since``. Sleep and clock are parameters, so tests never wait.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import email.utils
 import random
 import re
+import socket
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 
 from pipeline import __version__
 from pipeline.config import HttpConfig
 from pipeline.errors import FetchError
+from pipeline.http_guard import GuardedTransport, Resolver, resolve_host
 
 USER_AGENT = f"paperboy/{__version__} (+https://github.com/paperboy-digest/paperboy)"
 # The statuses huggingface_hub retries (utils/_http.py); other 4xx are permanent (400 = bad date).
@@ -88,15 +95,74 @@ class _Retry(Exception):
         self.status = status
 
 
-def make_client(http: HttpConfig, *, transport: httpx.BaseTransport | None = None) -> httpx.Client:
-    """The one HTTP client of a run: timeouts, redirects (max 5) and User-Agent set."""
+def make_client(
+    http: HttpConfig,
+    *,
+    transport: httpx.BaseTransport | None = None,
+    resolve: Resolver | None = None,
+) -> httpx.Client:
+    """The one HTTP client of a run: timeouts, redirects (max 5), User-Agent, SSRF guard."""
+    # No keep-alive: every request opens its own connection, whose socket the deadline
+    # watchdog can shut down (a few requests per run; the handshake cost does not matter).
+    inner = transport or httpx.HTTPTransport(limits=httpx.Limits(max_keepalive_connections=0))
+    guarded = GuardedTransport(
+        inner, allow_private=http.allow_private_hosts, resolve=resolve or resolve_host
+    )
     return httpx.Client(
         timeout=httpx.Timeout(http.timeout),
         follow_redirects=True,
         max_redirects=MAX_REDIRECTS,
         headers={"User-Agent": USER_AGENT},
-        transport=transport,
+        transport=guarded,
     )
+
+
+class _Watchdog:
+    """Shuts the attempt's socket down when the deadline passes.
+
+    httpx's timeouts are per read: a server dripping the status line and headers one byte at a
+    time is never cut off by them (RELIABILITY.md 0.5). The socket comes from httpcore's
+    ``trace`` request extension (each new connection, after TLS); shutting it down wakes the
+    blocked read, which then fails, and :func:`_attempt` reports the deadline.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.fired = False
+        self.phase = "waiting for the response headers"
+        self._sock: socket.socket | None = None
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._fire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> _Watchdog:
+        self._timer.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._timer.cancel()
+
+    def trace(self, event: str, info: dict[str, Any]) -> None:
+        """httpcore trace hook: remember the socket of each new connection."""
+        if event not in ("connection.connect_tcp.complete", "connection.start_tls.complete"):
+            return
+        stream = info.get("return_value")
+        sock = stream.get_extra_info("socket") if stream is not None else None
+        if isinstance(sock, socket.socket):
+            with self._lock:
+                self._sock = sock
+                if self.fired:
+                    _shutdown(sock)
+
+    def _fire(self) -> None:
+        with self._lock:
+            self.fired = True
+            if self._sock is not None:
+                _shutdown(self._sock)
+
+
+def _shutdown(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
 
 
 def retry_after_seconds(value: str | None, *, now: datetime) -> float | None:
@@ -162,11 +228,18 @@ def _attempt(
     clock: Callable[[], float],
     now: datetime,
 ) -> Fetched:
-    remaining = ends_at - clock()
-    timeout = httpx.Timeout(max(0.01, min(policy.timeout, remaining)))
+    remaining = max(0.01, ends_at - clock())
+    timeout = httpx.Timeout(min(policy.timeout, remaining))
+    watchdog = _Watchdog(remaining)
     try:
-        with client.stream("GET", url, headers=headers, timeout=timeout) as response:
+        with (
+            watchdog,
+            client.stream(
+                "GET", url, headers=headers, timeout=timeout, extensions={"trace": watchdog.trace}
+            ) as response,
+        ):
             status = response.status_code
+            watchdog.phase = "reading the body"
             if status in RETRY_STATUSES:
                 wait = _server_wait(response.headers, now=now)
                 raise _Retry(f"HTTP {status} {response.reason_phrase}", wait, status)
@@ -189,9 +262,13 @@ def _attempt(
                 ),
                 attempts=0,
             )
-    except _TRANSIENT as exc:
-        raise _Retry(f"{type(exc).__name__}: {exc or 'no detail'}") from exc
     except httpx.HTTPError as exc:
+        if watchdog.fired:
+            raise FetchError(
+                url, f"deadline passed while {watchdog.phase} ({policy.deadline:g} s budget)"
+            ) from exc
+        if isinstance(exc, _TRANSIENT):
+            raise _Retry(f"{type(exc).__name__}: {exc or 'no detail'}") from exc
         raise FetchError(url, f"{type(exc).__name__}: {exc}") from exc
 
 

@@ -14,9 +14,11 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session
 
 from pipeline.db import write_session
 from pipeline.errors import PipelineError
+from pipeline.failpoints import failpoint
 from pipeline.files import expand_paths, read_page_file
 from pipeline.parse import parse_saved_page
 from pipeline.records import Failure, IngestReport, Page, PageReport
@@ -41,14 +43,18 @@ def store_pages(
     engine: Engine,
     now: datetime,
     on_page: Callable[[PageReport], None] | None = None,
+    on_stored: Callable[[Session, PageReport], None] | None = None,
 ) -> tuple[list[PageReport], list[Failure]]:
-    """Store pages in listing-date order, one transaction each."""
+    """Store pages in listing-date order, one transaction each (``on_stored`` runs inside)."""
     reports: list[PageReport] = []
     failures: list[Failure] = []
     for page in sorted(pages, key=lambda p: (p.listing_date, p.source, p.origin)):
         try:
             with write_session(engine) as session:
                 report = upsert_page(session=session, page=page, now=now)
+                failpoint("before_ingest_commit")
+                if on_stored is not None:
+                    on_stored(session, report)
         except SQLAlchemyError as exc:
             failures.append(Failure(page.origin, f"store error, page not ingested: {exc}"))
             continue
@@ -68,6 +74,7 @@ def ingest_files(
     max_bytes: int = 20_000_000,
     on_page: Callable[[PageReport], None] | None = None,
     on_failure: Callable[[Failure], None] | None = None,
+    on_stored: Callable[[Session, PageReport], None] | None = None,
 ) -> IngestReport:
     """Ingest saved page files (folders are searched for page files)."""
     pages: list[Page] = []
@@ -84,7 +91,9 @@ def ingest_files(
             failures.append(failure)
             if on_failure:
                 on_failure(failure)
-    reports, store_failures = store_pages(pages, engine=engine, now=now, on_page=on_page)
+    reports, store_failures = store_pages(
+        pages, engine=engine, now=now, on_page=on_page, on_stored=on_stored
+    )
     for failure in store_failures:
         if on_failure:
             on_failure(failure)

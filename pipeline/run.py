@@ -21,7 +21,13 @@ import httpx
 from sqlalchemy import Engine
 
 from pipeline.config import Config, SourceConfig
-from pipeline.db import read_session
+from pipeline.db import read_session, write_session
+from pipeline.email_queue import (
+    clear_edition,
+    editions_in_flight,
+    mark_edition,
+    pending_editions,
+)
 from pipeline.emails import EmailReport
 from pipeline.errors import FetchError, PipelineError
 from pipeline.feeds import FeedsReport, render_all_feeds
@@ -110,7 +116,7 @@ def _ingest_live(
         try:
             report = ingest_source_date(
                 source, day, http=cfg.http, client=client, engine=engine, now=now, sleep=sleep,
-                max_file_bytes=cfg.ingest.max_page_bytes,
+                max_file_bytes=cfg.ingest.max_page_bytes, on_stored=mark_edition,
             )  # fmt: skip
         except FetchError as exc:
             progress.fail(f"{source.name} {day}", str(exc))
@@ -176,6 +182,7 @@ def _ingest_folder(
         max_bytes=cfg.ingest.max_page_bytes,
         on_page=progress.page,
         on_failure=lambda failure: progress.fail(failure.origin, failure.message),
+        on_stored=mark_edition,
     )
 
 
@@ -226,9 +233,12 @@ def send_emails(
     progress: _Progress,
     env: Mapping[str, str],
 ) -> list[EmailReport]:
-    """Deliver the editions that got new content, and any edition with rows still due."""
+    """Deliver the editions that got new content (or were left unplanned by an earlier run that
+    died or stopped), any edition with rows still due, and any with rows left ``sending``."""
     with read_session(engine) as session:
-        due = sorted(set(editions) | set(due_editions(session=session)))
+        marked = pending_editions(session=session)
+        stale = editions_in_flight(session=session)  # expired leases become 'uncertain'
+        due = sorted(set(editions) | set(due_editions(session=session)) | marked | stale)
     if not due:
         return []
     reports = []
@@ -236,6 +246,9 @@ def send_emails(
         job = job_from_config(cfg, engine=engine, topics=topics, env=env)
         for day in due:
             report = deliver_edition(cfg, engine=engine, day=day, job=job, now=now, env=env)
+            if day in marked:  # its outbox rows are committed now
+                with write_session(engine) as session:
+                    clear_edition(session=session, day=day)
             reports.append(report)
             for problem in email_problems(report):
                 progress.fail(f"emails {day}", problem)

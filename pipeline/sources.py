@@ -17,10 +17,12 @@ from typing import Any
 
 import httpx
 from sqlalchemy import Engine
+from sqlmodel import Session
 
 from pipeline.config import HttpConfig, SourceConfig
 from pipeline.db import read_session, write_session
 from pipeline.errors import FetchError, ParseError
+from pipeline.failpoints import failpoint
 from pipeline.fetch import Fetched, Validators, fetch_url
 from pipeline.fetch_state import (
     load_fetch_state,
@@ -203,8 +205,12 @@ def ingest_source_date(
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
     max_file_bytes: int = 20_000_000,
+    on_stored: Callable[[Session, PageReport], None] | None = None,
 ) -> PageReport:
-    """Fetch ``day`` from ``source`` and store it (page and validators in one transaction)."""
+    """Fetch ``day`` from ``source`` and store it (page and validators in one transaction).
+
+    ``on_stored(session, report)`` runs inside that transaction (``run`` marks the edition).
+    """
     result = fetch_source_date(
         source, day, http=http, client=client, engine=engine, now=now, sleep=sleep,
         clock=clock, max_file_bytes=max_file_bytes,
@@ -215,6 +221,9 @@ def ingest_source_date(
         return PageReport(source.name, result.url, day, count, 0, 0, unchanged=True)
     with write_session(engine) as session:
         report = upsert_page(session=session, page=result.page, now=now)
+        failpoint("before_ingest_commit")
         for url, validators in result.validators:
             save_validators(session=session, url=url, validators=validators, fetched_at=now)
+        if on_stored is not None:
+            on_stored(session, report)
     return report

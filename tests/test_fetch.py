@@ -191,9 +191,11 @@ def _real(url: str, http: HttpConfig) -> tuple[float, FetchError]:
 
 
 def mock_client_real(http: HttpConfig) -> httpx.Client:
+    import dataclasses
+
     from pipeline.fetch import make_client
 
-    return make_client(http)
+    return make_client(dataclasses.replace(http, allow_private_hosts=True))  # 127.0.0.1 server
 
 
 HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"

@@ -185,7 +185,10 @@ def test_cli_run_against_local_server_exits_1_after_delivering(
         monkeypatch.setenv("PAPERBOY_HF_BASE_URL", f"http://127.0.0.1:{server.server_port}")
         monkeypatch.delenv("PAPERBOY_CONFIG", raising=False)
         config_file = tmp_path / "paperboy.toml"
-        config_file.write_text("[ingest]\ncatch_up_max_days = 2\n", encoding="utf-8")
+        config_file.write_text(
+            "[ingest]\ncatch_up_max_days = 2\n[http]\nallow_private_hosts = true\n",
+            encoding="utf-8",
+        )
         with freeze_time("2026-08-20 09:00:00"):
             result = CliRunner().invoke(cli, ["--config", str(config_file), "run"])
     finally:

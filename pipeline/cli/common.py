@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -11,6 +12,8 @@ from sqlalchemy import Engine
 
 from pipeline.config import Config, load_config
 from pipeline.db import init_db, make_engine
+
+NOW_ENV = "PAPERBOY_NOW"  # tests and the fault harness only: pin the clock
 
 
 @dataclass
@@ -29,7 +32,19 @@ class App:
         return self._config
 
     def now(self) -> datetime:
-        """The current time (aware UTC): the one place commands read the clock."""
+        """The current time (aware UTC): the one place commands read the clock.
+
+        ``$PAPERBOY_NOW`` (ISO 8601 with offset) pins it, for the fault harness and tests only.
+        """
+        pinned = os.environ.get(NOW_ENV)
+        if pinned:
+            try:
+                when = datetime.fromisoformat(pinned)
+            except ValueError:
+                raise click.UsageError(f"{NOW_ENV}={pinned!r} is not an ISO 8601 time") from None
+            if when.tzinfo is None:
+                raise click.UsageError(f"{NOW_ENV}={pinned!r} needs a UTC offset")
+            return when.astimezone(UTC)
         return datetime.now(UTC)
 
     def engine(self) -> Engine:

@@ -7,6 +7,8 @@ import re
 from datetime import date
 from pathlib import PurePath
 
+from pipeline.errors import ParseError
+from pipeline.identity import fold_title
 from pipeline.records import ParsedPaper
 
 _NAME_DATE = re.compile(r"(\d{4}-\d{2}-\d{2})")
@@ -62,3 +64,14 @@ def date_from_name(origin: str) -> date | None:
         return date.fromisoformat(match.group(1))
     except ValueError:
         return None
+
+
+def checked_title(title: str, *, origin: str, where: str) -> str:
+    """``title`` if it can name a paper (has a letter or digit), else :class:`ParseError`.
+
+    A title like ``"!!!"`` has no identity key; found by fuzzing (tests/test_fuzz_hostile.py):
+    it used to pass the parser and crash the store with a ValueError.
+    """
+    if not fold_title(title):
+        raise ParseError(origin, f"{where}: title {title[:60]!r} has no letters or digits")
+    return title

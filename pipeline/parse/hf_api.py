@@ -17,7 +17,7 @@ from typing import Any
 
 from pipeline.errors import ParseError
 from pipeline.identity import clean_text, extract_links, normalize_arxiv_id
-from pipeline.parse.common import content_hash
+from pipeline.parse.common import checked_title, content_hash
 from pipeline.records import Page, ParsedPaper
 
 # A Python-repr entry in the archive is ~5 KB; anything far larger is not a dump of one entry,
@@ -145,6 +145,7 @@ def parse_entry(item: Any, *, origin: str, rank: int) -> ParsedPaper:
     if not title_value:
         raise ParseError(origin, f"{where} ({raw_id}) has no title")
     title = _text(title_value, origin=origin, what=f"{where} title")
+    checked_title(title, origin=origin, where=f"{where} ({raw_id})")
     summary_value = paper.get("summary", item.get("summary", ""))
     summary = _text(summary_value, origin=origin, what=f"{where} summary")
     links = _links(paper, summary)

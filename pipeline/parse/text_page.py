@@ -13,7 +13,7 @@ from datetime import date
 
 from pipeline.errors import ParseError
 from pipeline.identity import clean_text, extract_links
-from pipeline.parse.common import content_hash, infer_year
+from pipeline.parse.common import checked_title, content_hash, infer_year
 from pipeline.records import Page, ParsedPaper
 
 # The date line must appear among the first lines of a page; real headers have 5-6 lines.
@@ -120,7 +120,12 @@ def parse_text_page(
     papers: list[ParsedPaper] = []
     for rank, (title, abstract) in enumerate(_pair_blocks(blocks, origin=origin), start=1):
         papers.append(
-            ParsedPaper(title=title, abstract=abstract, rank=rank, links=extract_links(abstract))
+            ParsedPaper(
+                title=checked_title(title, origin=origin, where=f"paper {rank}"),
+                abstract=abstract,
+                rank=rank,
+                links=extract_links(abstract),
+            )
         )
     found = tuple(papers)
     return Page(
