@@ -1,7 +1,7 @@
 """SQLite settings that keep concurrent runs from failing (RELIABILITY.md 0.4, 5.1; D2).
 
 SQLite only (these are its traps; PostgreSQL runs several writers). A deferred transaction that
-and later writes fails at once with "database is locked" when another connection committed in
+reads and later writes fails at once with "database is locked" when another connection committed in
 between, whatever the busy timeout; write sessions must start with BEGIN IMMEDIATE.
 """
 
