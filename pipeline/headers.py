@@ -27,6 +27,14 @@ def plain_text(value: str) -> str:
     return _SPACES.sub(" ", text).strip()
 
 
+def excerpt(text: str, limit: int) -> str:
+    """``text`` as plain text, cut at a word boundary to ``limit`` characters."""
+    text = plain_text(text)
+    if len(text) <= limit:
+        return text
+    return text[:limit].rsplit(" ", 1)[0].rstrip(" ,.;:") + "…"
+
+
 def header_text(value: str, *, limit: int = SUBJECT_MAX) -> str:
     """One line of plain text, safe in any unstructured header (controls out, ``=?`` broken)."""
     text = _CONTROLS.sub(" ", value)

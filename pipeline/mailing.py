@@ -88,13 +88,14 @@ def deliver_edition(
     )
     if on_start:
         on_start(report.totals.get("pending", 0) + report.totals.get("retry", 0))
+    transport = transport_from_config(cfg, day, env=env)
     if worker_batch is not None:
         return work_edition(
             engine=engine,
             edition=edition,
             report=report,
             job=job,
-            transport=transport_from_config(cfg, day, env=env),
+            transport=transport,
             now=now,
             batch=worker_batch,
             clock=clock,
@@ -104,7 +105,7 @@ def deliver_edition(
         edition=edition,
         report=report,
         job=job,
-        transport=transport_from_config(cfg, day, env=env),
+        transport=transport,
         now=now,
         on_item=on_item,
         clock=clock,

@@ -29,7 +29,7 @@ import jinja2
 
 from pipeline.edition import Edition
 from pipeline.errors import ConfigError, RenderError
-from pipeline.headers import header_text, plain_text, safe_url
+from pipeline.headers import excerpt, header_text, safe_url
 from pipeline.records import StoredPaper
 from pipeline.subscribers import normalize_email
 
@@ -127,13 +127,6 @@ def message_id(secret: bytes, *, subscriber_id: int, edition: date, domain: str)
     return f"<{mac.hexdigest()[:32]}@{domain}>"
 
 
-def _excerpt(text: str, limit: int) -> str:
-    text = plain_text(text)
-    if len(text) <= limit:
-        return text
-    return text[:limit].rsplit(" ", 1)[0].rstrip(" ,.;:") + "…"
-
-
 def _code_url(paper: StoredPaper) -> str | None:
     links = [url for url in (safe_url(link) for link in paper.links) if url]
     hosted = [url for url in links if "github.com" in url or "gitlab" in url]
@@ -143,9 +136,9 @@ def _code_url(paper: StoredPaper) -> str | None:
 
 def _paper_view(paper: StoredPaper, titles: Mapping[str, str], limit: int) -> dict[str, Any]:
     return {
-        "title": _excerpt(paper.title, TITLE_CHARS),
+        "title": excerpt(paper.title, TITLE_CHARS),
         "url": safe_url(paper.url),
-        "abstract": _excerpt(paper.abstract, limit),
+        "abstract": excerpt(paper.abstract, limit),
         "topics": [titles.get(slug, slug) for slug in paper.topics],
         "code_url": _code_url(paper),
         "times_seen": paper.times_seen,

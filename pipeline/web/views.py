@@ -10,21 +10,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pipeline.headers import plain_text, safe_url
+from pipeline.headers import excerpt, plain_text, safe_url
 from pipeline.records import StoredPaper
 from pipeline.topics import Topic
 
 TITLE_CHARS = 300
 ABSTRACT_CHARS = 400
 QUERY_CHARS = 200  # longer search strings are cut, not refused
-
-
-def excerpt(text: str, limit: int) -> str:
-    """``text`` without controls, cut at a word boundary to ``limit`` characters."""
-    text = plain_text(text)
-    if len(text) <= limit:
-        return text
-    return text[:limit].rsplit(" ", 1)[0].rstrip(" ,.;:") + "…"
 
 
 def _code_url(paper: StoredPaper) -> str | None:
