@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import sys
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +56,12 @@ def current_revision(connection: Connection) -> str | None:
     return MigrationContext.configure(connection).get_current_revision()
 
 
+# Alembic commands go through module-global proxies (alembic.context, alembic.op), so two
+# threads migrating at once break each other (KeyError: 'script', seen in the fault harness,
+# which runs scenarios in threads). The database lock below orders processes; this orders threads.
+_IN_PROCESS = threading.RLock()
+
+
 def _lock(connection: Connection) -> None:
     if connection.dialect.name == "postgresql":
         connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK_KEY})
@@ -70,7 +77,7 @@ def upgrade(engine: Engine, revision: str = "head", *, run_scripts: bool = False
     with engine.connect() as probe:
         if current_revision(probe) == target:
             return  # the common case: one query, no lock
-    with engine.begin() as connection:
+    with _IN_PROCESS, engine.begin() as connection:
         _lock(connection)
         current = current_revision(connection)
         if current == target:
@@ -87,7 +94,7 @@ def upgrade(engine: Engine, revision: str = "head", *, run_scripts: bool = False
 
 def downgrade(engine: Engine, revision: str = "base") -> None:
     """Undo migrations down to ``revision`` (default: an empty database)."""
-    with engine.begin() as connection:
+    with _IN_PROCESS, engine.begin() as connection:
         _lock(connection)
         command.downgrade(alembic_config(connection), revision)
 

@@ -26,8 +26,8 @@ def test_quick_fault_harness_finds_no_damage() -> None:
         cwd=REPO, capture_output=True, text=True, timeout=380, check=False,
     )  # fmt: skip
     print(done.stdout)  # the table, for the CI log
-    rows = json.loads(done.stdout.strip().splitlines()[-1])
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    rows = json.loads(done.stdout.strip().splitlines()[-1])
     assert {r["kind"] for r in rows} >= {"http", "smtp", "http+smtp", "kill", "clock",
                                          "concurrency"}  # fmt: skip
     assert sum(r["faults"] for r in rows) >= 12

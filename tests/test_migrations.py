@@ -91,3 +91,28 @@ def test_replicas_starting_together_migrate_once(empty: Engine) -> None:
     with empty.connect() as conn:
         versions = conn.execute(text("SELECT version_num FROM alembic_version")).all()
     assert [v for (v,) in versions] == [head_revision()]
+
+
+def test_threads_migrating_separate_stores_at_once(tmp_path: Path) -> None:
+    """Alembic's global proxies are not thread-safe; init_db serialises them in-process."""
+    errors: list[BaseException] = []
+    engines = [make_engine(f"sqlite:///{tmp_path / f's{n}.db'}") for n in range(6)]
+    start = threading.Barrier(len(engines))
+
+    def migrate(engine: Engine) -> None:
+        start.wait()
+        try:
+            init_db(engine)
+        except BaseException as exc:  # noqa: BLE001 - collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=migrate, args=(e,)) for e in engines]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    for engine in engines:
+        with engine.connect() as conn:
+            assert current_revision(conn) == head_revision()
+        engine.dispose()
