@@ -14,7 +14,7 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
-from pipeline.db import read_session, write_session
+from pipeline.db import write_session
 from pipeline.edition import Edition
 from pipeline.emails import (
     EmailJob,
@@ -24,7 +24,7 @@ from pipeline.emails import (
     render_for,
     send_claimed,
 )
-from pipeline.outbox import OutboxItem, Outcome, claim_due, finish, outbox_counts
+from pipeline.outbox import OutboxItem, Outcome, claim_due, finish
 from pipeline.render_email import Bodies
 
 
@@ -56,18 +56,11 @@ def work_edition(
                 if report.stopped is not None:  # never sent: hand the row back
                     _record(engine, item, Outcome("pending", None, "claim released"), job, tick)
                     continue
-                outcome = _deliver(item, engine, edition, job, transport, now, tick, cache)
-                report.attempted += 1
-                report.outcomes[outcome.state] = report.outcomes.get(outcome.state, 0) + 1
-                if outcome.stop:
-                    report.stopped = outcome.detail
+                report.add(_deliver(item, engine, edition, job, transport, now, tick, cache))
     finally:
         if opened:
             transport.close()
-    report.topic_sets = len(cache)
-    with read_session(engine) as session:
-        report.totals = outbox_counts(session=session, edition=edition.day)
-    return report
+    return report.close(engine=engine, topic_sets=len(cache))
 
 
 def _deliver(

@@ -124,6 +124,20 @@ class EmailReport:
         """False when anything is uncertain or the batch stopped early."""
         return not self.totals.get("uncertain") and self.stopped is None
 
+    def add(self, outcome: Outcome) -> None:
+        """Count one delivery attempt; an outcome that stops the batch stops it."""
+        self.attempted += 1
+        self.outcomes[outcome.state] = self.outcomes.get(outcome.state, 0) + 1
+        if outcome.stop:
+            self.stopped = outcome.detail
+
+    def close(self, *, engine: Engine, topic_sets: int) -> EmailReport:
+        """Record the topic sets rendered and the edition's rows by state, after a batch."""
+        self.topic_sets = topic_sets
+        with read_session(engine) as session:
+            self.totals = outbox_counts(session=session, edition=self.edition)
+        return self
+
 
 def email_secret(engine: Engine, *, env_value: str | None) -> bytes:
     """The HMAC secret: ``PAPERBOY_SECRET`` if set, else one stored in the DB at first use."""
@@ -287,15 +301,10 @@ def send_edition(
             )
             if outcome is None:
                 continue
-            report.attempted += 1
-            report.outcomes[outcome.state] = report.outcomes.get(outcome.state, 0) + 1
-            if outcome.stop:
-                report.stopped = outcome.detail
+            report.add(outcome)
+            if report.stopped is not None:
                 break
     finally:
         if opened:
             transport.close()
-    report.topic_sets = len(cache)
-    with read_session(engine) as session:
-        report.totals = outbox_counts(session=session, edition=edition.day)
-    return report
+    return report.close(engine=engine, topic_sets=len(cache))
