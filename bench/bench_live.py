@@ -15,11 +15,11 @@ from pathlib import Path
 import httpx
 
 from pipeline.config import HttpConfig, SourceConfig
-from pipeline.db import init_db, make_engine
-from pipeline.fetch import make_client
-from pipeline.parse.hf_api import parse_api_json
-from pipeline.parse.hf_html import parse_daily_html
-from pipeline.sources import ingest_source_date
+from pipeline.ingest.fetch import make_client
+from pipeline.ingest.parse.hf_api import parse_api_json
+from pipeline.ingest.parse.hf_html import parse_daily_html
+from pipeline.ingest.sources import ingest_source_date
+from pipeline.store.engine import init_db, make_engine
 
 ARCHIVE = Path("/work/shared/hf-api/2404589803__hf-daily-paper-newsletter-chinese")
 NOW = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)

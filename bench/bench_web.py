@@ -20,11 +20,11 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pipeline.config import config_from_mapping
-from pipeline.db import init_db, make_engine, write_session
-from pipeline.feeds import render_all_feeds
+from pipeline.feeds.publish import render_all_feeds
 from pipeline.records import Page, ParsedPaper
-from pipeline.store import upsert_page
-from pipeline.subscribers import add_subscriber, unsubscribe_token
+from pipeline.store.engine import init_db, make_engine, write_session
+from pipeline.store.papers import upsert_page
+from pipeline.store.subscribers import add_subscriber, unsubscribe_token
 from pipeline.topics import load_topics, topics_file
 from pipeline.web.app import create_app
 from tests.email_support import free_port

@@ -2,7 +2,7 @@
 
 A paper's key is ``arxiv:<id>`` when a page gives its arXiv id, else ``title:<folded title>``.
 Once stored, a key never changes (feed GUIDs derive from it); a paper first seen by title and
-later by arXiv id keeps its title key and gains the arXiv id (see :mod:`pipeline.store`).
+later by arXiv id keeps its title key and gains the arXiv id (see :mod:`pipeline.store.papers`).
 Rules follow shared/HF_FORMATS.md section 5.2.
 """
 

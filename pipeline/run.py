@@ -21,23 +21,23 @@ import httpx
 from sqlalchemy import Engine
 
 from pipeline.config import Config, SourceConfig
-from pipeline.db import read_session, write_session
-from pipeline.email_queue import (
+from pipeline.errors import FetchError, PipelineError
+from pipeline.feeds.publish import FeedsReport, render_all_feeds
+from pipeline.ingest.fetch import make_client
+from pipeline.ingest.saved_pages import DEFAULT_SOURCE, ingest_files
+from pipeline.ingest.sources import ingest_source_date
+from pipeline.mail.send import EmailReport
+from pipeline.mail.wiring import deliver_edition, email_problems, job_from_config
+from pipeline.records import Failure, PageReport
+from pipeline.store.edition_marks import (
     clear_edition,
     editions_in_flight,
     mark_edition,
     pending_editions,
 )
-from pipeline.emails import EmailReport
-from pipeline.errors import FetchError, PipelineError
-from pipeline.feeds import FeedsReport, render_all_feeds
-from pipeline.fetch import make_client
-from pipeline.ingest import DEFAULT_SOURCE, ingest_files
-from pipeline.mailing import deliver_edition, email_problems, job_from_config
-from pipeline.outbox import due_editions
-from pipeline.records import Failure, PageReport
-from pipeline.sources import ingest_source_date
-from pipeline.store import last_listing_date, listing_dates
+from pipeline.store.engine import read_session, write_session
+from pipeline.store.outbox import due_editions
+from pipeline.store.papers import last_listing_date, listing_dates
 from pipeline.topics import Topic
 
 log = logging.getLogger(__name__)

@@ -18,10 +18,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import Engine
 
 from pipeline.config import Config, config_from_mapping
-from pipeline.db import init_db, make_engine, write_session
-from pipeline.feeds import render_all_feeds
+from pipeline.feeds.publish import render_all_feeds
 from pipeline.records import Page, ParsedPaper
-from pipeline.store import upsert_page
+from pipeline.store.engine import init_db, make_engine, write_session
+from pipeline.store.papers import upsert_page
 from pipeline.topics import load_topics, topics_file
 from pipeline.web.app import create_app
 from tests.email_support import free_port

@@ -21,7 +21,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
 from pipeline.config import Config, config_from_mapping
-from pipeline.db import init_db, make_engine
+from pipeline.store.engine import init_db, make_engine
 
 DATA = Path(__file__).resolve().parent / "data"
 SAMPLES = DATA / "samples"  # copies of shared/samples/page-{a,b,c}.txt

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from pipeline.config import HttpConfig
-from pipeline.fetch import make_client
+from pipeline.ingest.fetch import make_client
 
 
 @dataclass

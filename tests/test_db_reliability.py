@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, text
 
-from pipeline.db import init_db, make_engine, read_session, write_session
-from pipeline.tables import Meta
+from pipeline.store.engine import init_db, make_engine, read_session, write_session
+from pipeline.store.tables import Meta
 
 
 @pytest.fixture

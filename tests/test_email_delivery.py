@@ -8,11 +8,11 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from pipeline.db import read_session, write_session
-from pipeline.deliver_email import SmtpTarget, parse_smtp_url
-from pipeline.emails import EmlTransport, SmtpTransport, prepare_edition, send_edition
 from pipeline.errors import ConfigError
-from pipeline.tables import OutboxMessage, Subscriber
+from pipeline.mail.send import EmlTransport, SmtpTransport, prepare_edition, send_edition
+from pipeline.mail.smtp import SmtpTarget, parse_smtp_url
+from pipeline.store.engine import read_session, write_session
+from pipeline.store.tables import OutboxMessage, Subscriber
 from tests.email_support import DAY2, Sink, make_job, parse, seed, smtp_sink, subscribe
 
 TOPICS = {

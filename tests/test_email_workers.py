@@ -18,12 +18,12 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, insert
 
-from pipeline.db import init_db, make_engine, read_session, write_session
-from pipeline.deliver_email import parse_smtp_url
-from pipeline.email_worker import work_edition
-from pipeline.emails import SmtpTransport, prepare_edition
-from pipeline.outbox import claim_due, outbox_counts
-from pipeline.tables import Subscriber
+from pipeline.mail.send import SmtpTransport, prepare_edition
+from pipeline.mail.smtp import parse_smtp_url
+from pipeline.mail.worker import work_edition
+from pipeline.store.engine import init_db, make_engine, read_session, write_session
+from pipeline.store.outbox import claim_due, outbox_counts
+from pipeline.store.tables import Subscriber
 from tests.conftest import NOW
 from tests.email_support import DAY2, SECRET, make_job, seed, smtp_sink
 

@@ -19,11 +19,11 @@ from lxml import etree
 from sqlalchemy import Engine, text
 
 from pipeline.config import Config
-from pipeline.db import read_session, write_session
 from pipeline.failpoints import EXIT_CODE, failpoint
-from pipeline.integrity import check_store
 from pipeline.run import run_once
-from pipeline.subscribers import add_subscriber
+from pipeline.store.engine import read_session, write_session
+from pipeline.store.integrity import check_store
+from pipeline.store.subscribers import add_subscriber
 from pipeline.topics import load_topics, topics_file
 from tests.conftest import SAMPLES, make_config
 from tests.email_support import Sink, smtp_sink
@@ -138,7 +138,7 @@ def _cli(tmp_path: Path, *args: str, failpoint_name: str = "") -> subprocess.Com
 
 
 def _digests(tmp_path: Path) -> list[tuple[str, int]]:
-    from pipeline.db import make_engine
+    from pipeline.store.engine import make_engine
 
     engine = make_engine(f"sqlite:///{tmp_path / 'data' / 'paperboy.db'}")
     try:

@@ -12,7 +12,7 @@ import pytest
 from pipeline import __version__
 from pipeline.config import HttpConfig
 from pipeline.errors import FetchError
-from pipeline.fetch import (
+from pipeline.ingest.fetch import (
     USER_AGENT,
     Validators,
     fetch_url,
@@ -193,7 +193,7 @@ def _real(url: str, http: HttpConfig) -> tuple[float, FetchError]:
 def mock_client_real(http: HttpConfig) -> httpx.Client:
     import dataclasses
 
-    from pipeline.fetch import make_client
+    from pipeline.ingest.fetch import make_client
 
     return make_client(dataclasses.replace(http, allow_private_hosts=True))  # 127.0.0.1 server
 

@@ -14,8 +14,8 @@ from click.testing import CliRunner
 from pipeline.cli import cli
 from pipeline.config import HttpConfig
 from pipeline.errors import FetchError
-from pipeline.fetch import fetch_url, make_client
-from pipeline.http_guard import check_url, is_public_address
+from pipeline.ingest.fetch import fetch_url, make_client
+from pipeline.ingest.http_guard import check_url, is_public_address
 from tests.hf_support import Recorder, raw_server
 
 NOW = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)

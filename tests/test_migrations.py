@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, inspect, text
 
-from pipeline import tables
-from pipeline.db import init_db, make_engine, read_session, write_session
-from pipeline.migrate import current_revision, downgrade, head_revision, schema_diff, upgrade
-from pipeline.store import store_counts, upsert_page
+from pipeline.store import tables
+from pipeline.store.engine import init_db, make_engine, read_session, write_session
+from pipeline.store.migrate import current_revision, downgrade, head_revision, schema_diff, upgrade
+from pipeline.store.papers import store_counts, upsert_page
 from tests.conftest import NOW
 from tests.email_support import PAPERS_DAY1, page
 

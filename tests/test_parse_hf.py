@@ -9,15 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.db import read_session, write_session
 from pipeline.errors import ParseError
-from pipeline.ingest import ingest_files
-from pipeline.parse import detect_format, parse_saved_page
-from pipeline.parse.charset import decode_html_bytes, decode_json_bytes
-from pipeline.parse.hf_api import parse_api_json
-from pipeline.parse.hf_html import parse_daily_html
+from pipeline.ingest.parse import detect_format, parse_saved_page
+from pipeline.ingest.parse.charset import decode_html_bytes, decode_json_bytes
+from pipeline.ingest.parse.hf_api import parse_api_json
+from pipeline.ingest.parse.hf_html import parse_daily_html
+from pipeline.ingest.saved_pages import ingest_files
 from pipeline.records import Page
-from pipeline.store import select_papers, upsert_page
+from pipeline.store.engine import read_session, write_session
+from pipeline.store.papers import select_papers, upsert_page
 from tests.conftest import DATA, text_page
 
 HF = DATA / "hf"

@@ -14,11 +14,9 @@ from pathlib import Path
 import jinja2
 import pytest
 
-from pipeline.edition import Edition
 from pipeline.errors import RenderError
-from pipeline.headers import header_text, plain_text, safe_url
-from pipeline.records import StoredPaper
-from pipeline.render_email import (
+from pipeline.mail.headers import header_text, plain_text, safe_url
+from pipeline.mail.render import (
     HTML_LIMIT,
     HTML_TEMPLATE,
     UNSUBSCRIBE_PLACEHOLDER,
@@ -27,7 +25,9 @@ from pipeline.render_email import (
     message_id,
     render_bodies,
 )
+from pipeline.records import StoredPaper
 from pipeline.resources import resource_path
+from pipeline.store.editions import Edition
 from tests.email_support import SECRET, make_job
 
 GOLDEN = Path(__file__).parent / "golden"

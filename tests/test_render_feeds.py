@@ -11,9 +11,9 @@ import lxml.html
 import pytest
 from lxml import etree
 
-from pipeline.feed_items import build_feed, entry_instant, paper_link, pick_topic_papers, tag_uri
+from pipeline.feeds.items import build_feed, entry_instant, paper_link, pick_topic_papers, tag_uri
+from pipeline.feeds.render import render_atom, render_opml, render_rss
 from pipeline.records import StoredPaper
-from pipeline.render_feeds import render_atom, render_opml, render_rss
 from pipeline.topics import parse_topics
 from tests.feed_checks import ATOM, check_atom, check_rss, parse_clean
 

@@ -206,8 +206,8 @@ def test_second_run_same_day_sends_nothing_and_changes_no_feed_byte(
     tmp_path: Path, engine: Engine
 ) -> None:
     """What the DST fall-back double fire (or cron + scheduler overlap) does: nothing."""
-    from pipeline.db import write_session
-    from pipeline.subscribers import add_subscriber
+    from pipeline.store.engine import write_session
+    from pipeline.store.subscribers import add_subscriber
 
     cfg = config(tmp_path, catch_up_max_days=2)
     with write_session(engine) as session:

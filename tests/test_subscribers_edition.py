@@ -7,13 +7,13 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from pipeline.db import read_session, write_session
-from pipeline.deliver_email import SmtpTarget
-from pipeline.edition import select_edition
-from pipeline.emails import EmlTransport, SmtpTransport, prepare_edition, send_edition
 from pipeline.errors import ConfigError, DeliveryError
-from pipeline.store import last_listing_date
-from pipeline.subscribers import (
+from pipeline.mail.send import EmlTransport, SmtpTransport, prepare_edition, send_edition
+from pipeline.mail.smtp import SmtpTarget
+from pipeline.store.editions import select_edition
+from pipeline.store.engine import read_session, write_session
+from pipeline.store.papers import last_listing_date
+from pipeline.store.subscribers import (
     AddressError,
     add_subscriber,
     normalize_email,
@@ -22,7 +22,7 @@ from pipeline.subscribers import (
     unsubscribe_by_token,
     unsubscribe_token,
 )
-from pipeline.tables import OutboxMessage, Subscriber
+from pipeline.store.tables import OutboxMessage, Subscriber
 from tests.email_support import DAY1, DAY2, SECRET, free_port, make_job, seed, subscribe
 
 
@@ -144,7 +144,7 @@ def test_connection_refused_claims_nothing(engine, now):
 
 
 def test_email_secret_is_created_once_or_taken_from_env(engine):
-    from pipeline.emails import email_secret
+    from pipeline.mail.send import email_secret
 
     first = email_secret(engine, env_value=None)
     assert len(first) == 64 and email_secret(engine, env_value=None) == first

@@ -16,10 +16,10 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from pipeline.config import Config
-from pipeline.feeds import render_all_feeds
+from pipeline.feeds.publish import render_all_feeds
+from pipeline.store.subscribe_requests import RateLimits
 from pipeline.topics import load_topics, topics_file
 from pipeline.web.app import create_app
-from pipeline.web.requests_store import RateLimits
 from tests.conftest import make_config
 from tests.email_support import SECRET, seed
 

@@ -11,7 +11,7 @@ import click
 from sqlalchemy import Engine
 
 from pipeline.config import Config, load_config
-from pipeline.db import init_db, make_engine
+from pipeline.store.engine import init_db, make_engine
 
 NOW_ENV = "PAPERBOY_NOW"  # tests and the fault harness only: pin the clock
 

@@ -11,12 +11,12 @@ from sqlalchemy import Engine
 
 from pipeline.cli.common import App, parse_date, pass_app
 from pipeline.cli.topic_cmds import load_app_topics
-from pipeline.db import read_session
-from pipeline.emails import EmailJob
 from pipeline.errors import ConfigError
-from pipeline.mailing import deliver_edition, email_problems, email_summary, job_from_config
-from pipeline.outbox import due_editions
-from pipeline.store import last_listing_date
+from pipeline.mail.send import EmailJob
+from pipeline.mail.wiring import deliver_edition, email_problems, email_summary, job_from_config
+from pipeline.store.engine import read_session
+from pipeline.store.outbox import due_editions
+from pipeline.store.papers import last_listing_date
 
 
 @click.command()
@@ -87,9 +87,9 @@ def emails(
 
 def dry_run_summary(engine: Engine, day: date, job: EmailJob) -> str:
     """Count and render what would be sent, without writing anything."""
-    from pipeline.edition import select_edition
-    from pipeline.emails import render_for
-    from pipeline.subscribers import select_subscribers
+    from pipeline.mail.send import render_for
+    from pipeline.store.editions import select_edition
+    from pipeline.store.subscribers import select_subscribers
 
     with read_session(engine) as session:
         edition = select_edition(session=session, day=day, topics=job.topics)

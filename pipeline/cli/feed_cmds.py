@@ -6,7 +6,7 @@ import click
 
 from pipeline.cli.common import App, pass_app
 from pipeline.cli.topic_cmds import load_app_topics
-from pipeline.feeds import render_all_feeds
+from pipeline.feeds.publish import render_all_feeds
 
 
 @click.command()

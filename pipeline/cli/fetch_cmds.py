@@ -10,8 +10,8 @@ from pipeline.cli.common import App, parse_date, pass_app
 from pipeline.cli.ingest_cmds import page_line
 from pipeline.config import SOURCE_KINDS, SourceConfig
 from pipeline.errors import ConfigError, PipelineError
-from pipeline.fetch import make_client
-from pipeline.sources import ingest_source_date
+from pipeline.ingest.fetch import make_client
+from pipeline.ingest.sources import ingest_source_date
 
 
 def find_source(app: App, name: str) -> SourceConfig:

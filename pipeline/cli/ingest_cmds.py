@@ -10,10 +10,10 @@ from pathlib import Path
 import click
 
 from pipeline.cli.common import App, parse_date, pass_app
-from pipeline.db import read_session
-from pipeline.ingest import DEFAULT_SOURCE, ingest_files
+from pipeline.ingest.saved_pages import DEFAULT_SOURCE, ingest_files
 from pipeline.records import Failure, PageReport
-from pipeline.store import select_papers
+from pipeline.store.engine import read_session
+from pipeline.store.papers import select_papers
 
 
 def page_line(report: PageReport) -> str:

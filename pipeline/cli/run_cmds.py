@@ -9,10 +9,10 @@ import click
 
 from pipeline.cli.common import App, pass_app
 from pipeline.cli.topic_cmds import load_app_topics
-from pipeline.lock import LockedError, run_lock
-from pipeline.mailing import email_summary
+from pipeline.mail.wiring import email_summary
 from pipeline.records import Failure, PageReport
 from pipeline.run import run_once
+from pipeline.store.lock import LockedError, run_lock
 
 
 @click.command()

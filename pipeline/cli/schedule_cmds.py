@@ -8,9 +8,9 @@ import click
 
 from pipeline.cli.common import App, pass_app
 from pipeline.cli.topic_cmds import load_app_topics
-from pipeline.lock import LockedError, run_lock
 from pipeline.run import run_once
 from pipeline.schedule import build_scheduler, build_trigger, run_until_signalled
+from pipeline.store.lock import LockedError, run_lock
 
 log = logging.getLogger(__name__)
 

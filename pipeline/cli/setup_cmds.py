@@ -6,10 +6,10 @@ import click
 
 from pipeline.cli.common import App, pass_app
 from pipeline.config import describe_settings
-from pipeline.db import read_session, redact_url
-from pipeline.feeds import feed_tagging_entity
-from pipeline.integrity import check_store
-from pipeline.store import store_counts
+from pipeline.feeds.publish import feed_tagging_entity
+from pipeline.store.engine import read_session, redact_url
+from pipeline.store.integrity import check_store
+from pipeline.store.papers import store_counts
 
 
 @click.command()

@@ -9,10 +9,10 @@ import click
 
 from pipeline.cli.common import App, pass_app
 from pipeline.cli.topic_cmds import load_app_topics
-from pipeline.db import read_session, write_session
-from pipeline.emails import email_secret
 from pipeline.errors import ConfigError
-from pipeline.subscribers import (
+from pipeline.mail.send import email_secret
+from pipeline.store.engine import read_session, write_session
+from pipeline.store.subscribers import (
     STATUSES,
     add_subscriber,
     check_topics,

@@ -5,9 +5,9 @@ from __future__ import annotations
 import click
 
 from pipeline.cli.common import App, pass_app
-from pipeline.db import read_session
 from pipeline.errors import ConfigError
-from pipeline.store import iter_papers_newest_first, select_paper
+from pipeline.store.engine import read_session
+from pipeline.store.papers import iter_papers_newest_first, select_paper
 from pipeline.topics import Topic, TopicScore, load_topics, score_topic, topics_file
 
 

@@ -20,14 +20,14 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pipeline.config import Config
-from pipeline.emails import Transport, email_secret
-from pipeline.mailing import transport_from_config
-from pipeline.render_email import make_envs, settings_from
+from pipeline.mail.render import make_envs, settings_from
+from pipeline.mail.send import Transport, email_secret
+from pipeline.mail.wiring import transport_from_config
 from pipeline.resources import resource_path
+from pipeline.store.subscribe_requests import RateLimits
 from pipeline.topics import Topic, load_topics, topics_file
 from pipeline.web import membership, pages, subscription
 from pipeline.web.context import Web, web_of
-from pipeline.web.requests_store import RateLimits
 from pipeline.web.tokens import Tokens
 
 CSS_TEMPLATE = "web/site.css"

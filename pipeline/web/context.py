@@ -18,10 +18,10 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from pipeline.config import Config
-from pipeline.emails import Transport
-from pipeline.render_email import EmailEnvs, EmailSettings, check_autoescape
+from pipeline.mail.render import EmailEnvs, EmailSettings, check_autoescape
+from pipeline.mail.send import Transport
+from pipeline.store.subscribe_requests import RateLimits
 from pipeline.topics import Topic
-from pipeline.web.requests_store import RateLimits
 from pipeline.web.tokens import Tokens, new_nonce
 from pipeline.web.views import topic_view
 

@@ -13,9 +13,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from pipeline.db import read_session, write_session
 from pipeline.errors import ConfigError
-from pipeline.subscribers import (
+from pipeline.store.engine import read_session, write_session
+from pipeline.store.subscribe_requests import change_topics, confirm_request, subscriber_by_token
+from pipeline.store.subscribers import (
     SubscriberRecord,
     check_topics,
     unsubscribe_by_token,
@@ -23,7 +24,6 @@ from pipeline.subscribers import (
 )
 from pipeline.web.context import Web, web_of
 from pipeline.web.forms import FormError, csrf_ok, read_form
-from pipeline.web.requests_store import change_topics, confirm_request, subscriber_by_token
 from pipeline.web.tokens import TokenError
 from pipeline.web.views import topic_view
 

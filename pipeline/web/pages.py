@@ -13,20 +13,20 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from pipeline.db import read_session
-from pipeline.edition import Edition, select_edition
-from pipeline.feeds import FEEDS_DIR, INDEX_NAME
+from pipeline.feeds.publish import FEEDS_DIR, INDEX_NAME
 from pipeline.records import StoredPaper
-from pipeline.store import last_listing_date
-from pipeline.web.conditional import MEDIA_TYPES, etag_for, http_date, is_not_modified
-from pipeline.web.context import web_of
-from pipeline.web.queries import (
+from pipeline.store.archive import (
     EditionSummary,
     list_editions,
     search_titles,
     store_version,
     topic_papers,
 )
+from pipeline.store.editions import Edition, select_edition
+from pipeline.store.engine import read_session
+from pipeline.store.papers import last_listing_date
+from pipeline.web.conditional import MEDIA_TYPES, etag_for, http_date, is_not_modified
+from pipeline.web.context import web_of
 from pipeline.web.views import clean_query, papers_view, topic_view
 
 _FEED_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}\.(xml|atom|opml)$")

@@ -3,7 +3,7 @@
 Both are itsdangerous ``URLSafeTimedSerializer`` tokens under the store's email secret, each
 with its own salt, and read the injected clock (tests move time; the CLI passes the real one).
 Unsubscribe links are *not* made here: they are the digests' ``HMAC(secret, nonce)`` tokens
-(:func:`pipeline.subscribers.unsubscribe_token`), looked up by hash.
+(:func:`pipeline.store.subscribers.unsubscribe_token`), looked up by hash.
 """
 
 from __future__ import annotations

@@ -1,0 +1,95 @@
+"""Database engine and transactions. I/O edge: the database.
+
+SQLite gets WAL, a busy timeout and foreign keys on every connection, and write transactions
+start with ``BEGIN IMMEDIATE``: a deferred transaction that reads and then writes fails at once
+with "database is locked" when another connection committed in between, whatever the busy
+timeout (RELIABILITY.md 0.4 and 5.1). PostgreSQL needs none of this.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlmodel import Session
+
+from pipeline.errors import StoreError
+
+BUSY_TIMEOUT_MS = 30_000  # a writer waits this long for another writer before giving up
+# SQLite's default page cache is 2 MiB; index look-ups in a store of 1M papers touch far more.
+CACHE_KIB = 64 * 1024
+_READ_ONLY = "paperboy_read_only"
+
+
+def _sqlite_setup(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves (below)
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        read_only = connection.get_execution_options().get(_READ_ONLY, False)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    """Create the engine for ``url``; a SQLite file's folder is created if missing."""
+    if url.startswith("sqlite:///") and not url.endswith(":memory:"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        engine = create_engine(url, **kwargs)
+    except (SQLAlchemyError, ImportError, ValueError) as exc:
+        raise StoreError(f"cannot use database URL {redact_url(url)!r}: {exc}") from exc
+    if engine.dialect.name == "sqlite":
+        _sqlite_setup(engine)
+    return engine
+
+
+def redact_url(url: str) -> str:
+    """The URL with any password replaced by ***, for messages and logs."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except SQLAlchemyError:
+        return "<unparsable URL>"
+
+
+def init_db(engine: Engine) -> None:
+    """Migrate the store to the newest schema (idempotent; one query when already there)."""
+    from pipeline.store.migrate import upgrade
+
+    try:
+        upgrade(engine)
+    except OperationalError as exc:
+        raise StoreError(f"cannot create tables in {redact_url(str(engine.url))}: {exc}") from exc
+
+
+def has_schema(engine: Engine) -> bool:
+    """True when the store's tables exist."""
+    return inspect(engine).has_table("paper")
+
+
+@contextmanager
+def write_session(engine: Engine) -> Iterator[Session]:
+    """One write transaction (``BEGIN IMMEDIATE`` on SQLite): commit on success, else roll back."""
+    with Session(engine, expire_on_commit=False) as session, session.begin():
+        yield session
+
+
+@contextmanager
+def read_session(engine: Engine) -> Iterator[Session]:
+    """A read-only transaction that never takes SQLite's write lock."""
+    with Session(engine.execution_options(**{_READ_ONLY: True})) as session, session.begin():
+        yield session
