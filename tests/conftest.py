@@ -100,9 +100,11 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     eng.dispose()
 
 
-def make_config(tmp_path: Path, **sections: dict[str, object]) -> Config:
+def make_config(
+    tmp_path: Path, *, env: dict[str, str] | None = None, **sections: dict[str, object]
+) -> Config:
     """A Config rooted at tmp_path (data/ and out/ inside it), with section overrides."""
-    return config_from_mapping(dict(sections), base_dir=tmp_path, env={})
+    return config_from_mapping(dict(sections), base_dir=tmp_path, env=env or {})
 
 
 def text_page(listing: str, papers: list[tuple[str, str]], *, header: str | None = None) -> str:

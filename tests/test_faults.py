@@ -18,6 +18,8 @@ import pytest
 from lxml import etree
 from sqlalchemy import Engine, text
 
+from pipeline.app import Paperboy
+from pipeline.clock import fixed_clock
 from pipeline.config import Config
 from pipeline.failpoints import EXIT_CODE, failpoint
 from pipeline.run import run_once
@@ -62,6 +64,7 @@ def _config(tmp_path: Path, port: int) -> Config:
         output={"site_url": "https://papers.example.org/"},
         http={"retries": 1},
         email={"smtp_url": f"smtp://127.0.0.1:{port}", "sender": "pb <pb@example.org>"},
+        env=ENV,
     )
 
 
@@ -74,8 +77,8 @@ def _subscribe(engine: Engine) -> None:
 
 def _run(cfg: Config, engine: Engine, now: datetime):  # type: ignore[no-untyped-def]
     with mock_client(Api(), cfg.http) as client:
-        return run_once(cfg, engine=engine, now=now, topics=TOPICS, client=client,
-                        sleep=FakeClock().sleep, env=ENV)  # fmt: skip
+        pb = Paperboy(cfg, engine=engine, clock=fixed_clock(now), topics=TOPICS)
+        return run_once(pb, client=client, sleep=FakeClock().sleep)
 
 
 def _outbox(engine: Engine) -> dict[str, tuple[date, str]]:

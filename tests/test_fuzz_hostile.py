@@ -24,8 +24,7 @@ from pipeline.feeds.render import render_atom, render_rss
 from pipeline.identity import clean_text
 from pipeline.ingest.parse import parse_api_json, parse_daily_html, parse_text_page
 from pipeline.mail.render import render_bodies
-from pipeline.records import Page
-from pipeline.store.editions import Edition
+from pipeline.records import Edition, Page
 from tests.test_render_email import HOSTILE, _Collector, _message, _paper, _parse, make_job
 from tests.test_render_feeds import paper, sample_feed
 

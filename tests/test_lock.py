@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from pipeline.store.lock import LockedError, lock_path_for, run_lock
+from pipeline.errors import LockedError
+from pipeline.store.lock import lock_path_for, run_lock
 
 
 def test_lock_path_for_sqlite_only() -> None:

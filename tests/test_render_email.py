@@ -25,9 +25,8 @@ from pipeline.mail.render import (
     message_id,
     render_bodies,
 )
-from pipeline.records import StoredPaper
+from pipeline.records import Edition, StoredPaper
 from pipeline.resources import resource_path
-from pipeline.store.editions import Edition
 from tests.email_support import SECRET, make_job
 
 GOLDEN = Path(__file__).parent / "golden"

@@ -24,7 +24,8 @@ from pipeline.feeds.render import render_atom, render_opml, render_rss
 from pipeline.feeds.write import remove_stale_temp_files, write_feed
 from pipeline.records import FeedInput
 from pipeline.store.engine import read_session, write_session
-from pipeline.store.papers import ensure_meta, get_meta, iter_papers_newest_first, last_listing_date
+from pipeline.store.meta import ensure_meta, get_meta
+from pipeline.store.papers import iter_papers_newest_first, last_listing_date
 from pipeline.topics import Topic
 
 TAGGING_ENTITY_KEY = "feed_tagging_entity"  # Meta key: "<authority>,<YYYY-MM-DD>" (RFC 4151)

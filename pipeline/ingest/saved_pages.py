@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
+from pipeline.config import DEFAULT_SOURCE
 from pipeline.errors import PipelineError
 from pipeline.failpoints import failpoint
 from pipeline.ingest.files import expand_paths, read_page_file
@@ -23,8 +24,6 @@ from pipeline.ingest.parse import parse_saved_page
 from pipeline.records import Failure, IngestReport, Page, PageReport
 from pipeline.store.engine import write_session
 from pipeline.store.papers import upsert_page
-
-DEFAULT_SOURCE = "saved-pages"
 
 
 def parse_page_file(

@@ -27,11 +27,11 @@ from urllib.parse import quote
 import css_inline
 import jinja2
 
+from pipeline.addresses import normalize_email
+from pipeline.config import Config, join_url, normalize_site_url
 from pipeline.errors import ConfigError, RenderError
 from pipeline.mail.headers import excerpt, header_text, safe_url
-from pipeline.records import StoredPaper
-from pipeline.store.editions import Edition
-from pipeline.store.subscribers import normalize_email
+from pipeline.records import Edition, StoredPaper
 
 HTML_TEMPLATE = "email/digest.html"
 TEXT_TEMPLATE = "email/digest.txt"
@@ -41,7 +41,6 @@ TITLE_CHARS = 300  # a 100 KB "title" must not blow the size budget
 # CSS inlining leave it as is, and it cannot occur in escaped data (it has no '<' to fake).
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 _MSGID = re.compile(r"^<[0-9a-f]{32}@[A-Za-z0-9.-]+>$")
-_SITE_URL = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]+)?(/[A-Za-z0-9._~/%-]*)?$")
 UNSUBSCRIBE_PLACEHOLDER = "https://paperboy.invalid/UNSUBSCRIBE-URL-PLACEHOLDER"
 
 
@@ -60,10 +59,14 @@ class EmailSettings:
     list_title: str
     sender_name: str
     sender_address: str
-    site_url: str  # "" when none is configured
+    site_url: str  # ends in "/" (Config.site_url); "" when none is configured
     unsubscribe_address: str
     max_papers: int = 25
     abstract_chars: int = 320
+
+    def url_for(self, path: str) -> str | None:
+        """The public URL of ``path`` on the site, or None without a site URL."""
+        return join_url(self.site_url, path) if self.site_url else None
 
     @property
     def domain(self) -> str:
@@ -108,16 +111,25 @@ def settings_from(
         unsubscribe, _key = normalize_email(unsubscribe_address or address, local_domain_ok=True)
     except ConfigError as exc:
         raise ConfigError(str(exc), key="email.sender / email.unsubscribe_address") from None
-    site_url = site_url.strip().rstrip("/")
-    if site_url and not _SITE_URL.match(site_url):
-        raise ConfigError("expected http(s)://host[:port][/path] (no query)", key="output.site_url")
     return EmailSettings(
         list_title=header_text(title, limit=80) or "paperboy",
         sender_name=header_text(name, limit=80),
         sender_address=address,
-        site_url=site_url,
+        site_url=normalize_site_url(site_url, where="<settings>") if site_url.strip() else "",
         unsubscribe_address=unsubscribe,
         **limits,
+    )
+
+
+def email_settings(cfg: Config) -> EmailSettings:
+    """The :class:`EmailSettings` of a configuration."""
+    return settings_from(
+        title=cfg.output.title,
+        sender=cfg.email.sender,
+        site_url=cfg.site_url,
+        unsubscribe_address=cfg.email.unsubscribe_address,
+        max_papers=cfg.email.max_papers_per_section,
+        abstract_chars=cfg.email.abstract_chars,
     )
 
 
@@ -167,7 +179,7 @@ def digest_context(
         "recurring": recurring,
         "new_total": len(edition.new),
         "recurring_total": len(edition.recurring),
-        "view_all_url": f"{settings.site_url}/" if settings.site_url else None,
+        "view_all_url": settings.site_url or None,
         "unsubscribe_url": UNSUBSCRIBE_PLACEHOLDER,
     }
 
@@ -244,7 +256,7 @@ def unsubscribe_urls(settings: EmailSettings, token: str) -> tuple[str | None, s
     if not _TOKEN.match(token):
         raise ValueError("unsubscribe tokens are URL-safe ASCII")
     mailto = f"mailto:{settings.unsubscribe_address}?subject={quote('unsubscribe ' + token)}"
-    https = f"{settings.site_url}/unsubscribe/{token}" if settings.site_url else None
+    https = settings.url_for(f"unsubscribe/{token}")
     return https, mailto
 
 

@@ -1,154 +1,51 @@
-"""The email stage: plan the outbox for an edition, render per topic set, deliver, report.
+"""The email stage: plan an edition's outbox rows, then deliver them in one loop.
 
-Orchestration over the store (``Engine``), the pure renderer and a :class:`Transport` (SMTP or
-.eml files). Each row's claim is committed before the transport is used and its outcome right
-after, so a crash at any point leaves at most that one row ``sending`` (later ``uncertain``).
+Orchestration over the store, the pure renderer and a :class:`~pipeline.mail.transports.Transport`.
+There is one send loop, :func:`send_due`: it claims due rows ``batch`` at a time (``FOR UPDATE
+SKIP LOCKED`` on PostgreSQL, so several ``paperboy emails --worker`` processes share an edition),
+commits the claim, sends, and commits each outcome. The default batch is one row, so a crash at
+any point leaves at most one row ``sending`` (later ``uncertain``, reported, never resent
+blindly); a killed worker with ``--batch N`` leaves at most N. Bodies are rendered once per
+distinct topic set.
 """
 
 from __future__ import annotations
 
-import secrets
-import smtplib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Protocol
 
 from sqlalchemy import Engine
-from sqlmodel import select
 
+from pipeline.addresses import unsubscribe_token
+from pipeline.clock import Clock
+from pipeline.config import Config
 from pipeline.failpoints import failpoint
 from pipeline.mail.render import (
     Bodies,
     EmailEnvs,
     EmailSettings,
     build_message,
+    email_settings,
+    make_envs,
     message_id,
     render_bodies,
 )
-from pipeline.mail.smtp import SmtpTarget, close_smtp, open_smtp, send_one, write_eml
-from pipeline.store.editions import Edition, select_edition
+from pipeline.mail.transports import Transport
+from pipeline.records import Edition, OutboxItem, Outcome, SubscriberRecord
+from pipeline.store.editions import select_edition
 from pipeline.store.engine import read_session, write_session
 from pipeline.store.outbox import (
-    OutboxItem,
-    Outcome,
-    claim,
-    due_items,
+    claim_due,
     expire_leases,
     finish,
     outbox_counts,
     plan_outbox,
     reopen_uncertain,
-    skip,
 )
-from pipeline.store.subscribers import (
-    SubscriberRecord,
-    flag_bouncing,
-    select_subscribers,
-    unsubscribe_token,
-)
-from pipeline.store.tables import Meta
+from pipeline.store.subscribers import flag_bouncing, select_subscribers
 from pipeline.topics import Topic
-
-SECRET_KEY = "email_secret"
-
-
-class Transport(Protocol):
-    """Delivers one message's bytes; opened once per run."""
-
-    def open(self) -> None: ...
-    def send(self, item: OutboxItem, sender: str, data: bytes) -> Outcome: ...
-    def close(self) -> None: ...
-
-
-@dataclass
-class SmtpTransport:
-    """Delivery over one SMTP connection per run."""
-
-    target: SmtpTarget
-    timeout: float = 60.0
-    _conn: smtplib.SMTP | None = None
-
-    def open(self) -> None:
-        """Connect (raises DeliveryError)."""
-        self._conn = open_smtp(self.target, timeout=self.timeout)
-
-    def send(self, item: OutboxItem, sender: str, data: bytes) -> Outcome:
-        """Send over the open connection."""
-        if self._conn is None:
-            raise RuntimeError("transport not open")
-        return send_one(self._conn, sender=sender, recipient=item.email, data=data)
-
-    def close(self) -> None:
-        """Quit."""
-        if self._conn is not None:
-            close_smtp(self._conn)
-        self._conn = None
-
-
-@dataclass
-class EmlTransport:
-    """Writes ``<folder>/<message-id>.eml`` (atomically, never twice) instead of sending."""
-
-    folder: Path
-
-    def open(self) -> None:
-        """Nothing to open."""
-
-    def send(self, item: OutboxItem, sender: str, data: bytes) -> Outcome:  # noqa: ARG002
-        """Write the file; an existing file means it was delivered before."""
-        name = item.message_id.strip("<>").partition("@")[0] + ".eml"
-        written = write_eml(self.folder, name, data)
-        return Outcome("sent", None, "written" if written else "already written")
-
-    def close(self) -> None:
-        """Nothing to close."""
-
-
-@dataclass
-class EmailReport:
-    """What ``paperboy emails`` did for one edition."""
-
-    edition: date
-    papers: int = 0
-    planned: int = 0  # new outbox rows this run
-    attempted: int = 0
-    outcomes: dict[str, int] = field(default_factory=dict)  # this run, by state
-    totals: dict[str, int] = field(default_factory=dict)  # the edition's rows, by state
-    topic_sets: int = 0
-    stopped: str | None = None  # why the batch stopped early
-
-    @property
-    def ok(self) -> bool:
-        """False when anything is uncertain or the batch stopped early."""
-        return not self.totals.get("uncertain") and self.stopped is None
-
-    def add(self, outcome: Outcome) -> None:
-        """Count one delivery attempt; an outcome that stops the batch stops it."""
-        self.attempted += 1
-        self.outcomes[outcome.state] = self.outcomes.get(outcome.state, 0) + 1
-        if outcome.stop:
-            self.stopped = outcome.detail
-
-    def close(self, *, engine: Engine, topic_sets: int) -> EmailReport:
-        """Record the topic sets rendered and the edition's rows by state, after a batch."""
-        self.topic_sets = topic_sets
-        with read_session(engine) as session:
-            self.totals = outbox_counts(session=session, edition=self.edition)
-        return self
-
-
-def email_secret(engine: Engine, *, env_value: str | None) -> bytes:
-    """The HMAC secret: ``PAPERBOY_SECRET`` if set, else one stored in the DB at first use."""
-    if env_value:
-        return env_value.encode()
-    with write_session(engine) as session:
-        row = session.exec(select(Meta).where(Meta.key == SECRET_KEY)).first()
-        if row is None:
-            row = Meta(key=SECRET_KEY, value=secrets.token_hex(32))
-            session.add(row)
-        return row.value.encode()
 
 
 @dataclass(frozen=True)
@@ -162,6 +59,76 @@ class EmailJob:
     send_empty: bool = False
     retry_after: timedelta = timedelta(minutes=30)
     lease: timedelta = timedelta(minutes=15)
+
+
+def make_job(cfg: Config, *, topics: Sequence[Topic], secret: bytes, templates: Path) -> EmailJob:
+    """The job of a configuration: its topics, templates, settings and HMAC secret."""
+    folder = cfg.base_dir / cfg.email.templates_dir if cfg.email.templates_dir else templates
+    return EmailJob(
+        topics=tuple(topics),
+        envs=make_envs(folder),
+        settings=email_settings(cfg),
+        secret=secret,
+        send_empty=cfg.email.send_empty,
+        retry_after=timedelta(minutes=cfg.email.retry_minutes),
+        lease=timedelta(minutes=cfg.email.lease_minutes),
+    )
+
+
+@dataclass
+class EmailReport:
+    """What one delivery run did for one edition."""
+
+    edition: date
+    papers: int = 0
+    planned: int = 0  # new outbox rows this run
+    attempted: int = 0  # messages handed to the transport
+    outcomes: dict[str, int] = field(default_factory=dict)  # this run, by state
+    totals: dict[str, int] = field(default_factory=dict)  # the edition's rows, by state
+    topic_sets: int = 0
+    stopped: str | None = None  # why the batch stopped early
+
+    @property
+    def ok(self) -> bool:
+        """False when anything is uncertain or the batch stopped early."""
+        return not self.totals.get("uncertain") and self.stopped is None
+
+    def add(self, outcome: Outcome, *, attempted: bool = True) -> None:
+        """Count one row's outcome; an outcome that stops the batch stops it."""
+        self.attempted += attempted
+        self.outcomes[outcome.state] = self.outcomes.get(outcome.state, 0) + 1
+        if outcome.stop:
+            self.stopped = outcome.detail
+
+    def close(self, *, engine: Engine, topic_sets: int) -> EmailReport:
+        """Record the topic sets rendered and the edition's rows by state, after a batch."""
+        self.topic_sets = topic_sets
+        with read_session(engine) as session:
+            self.totals = outbox_counts(session=session, edition=self.edition)
+        return self
+
+    def summary(self) -> str:
+        """One line: what happened to the edition's digests in this run."""
+        done = self.outcomes
+        states = ("sent", "retry", "failed", "uncertain")
+        parts = [f"{state} {done.get(state, 0)}" for state in states]
+        return (
+            f"edition {self.edition}: {self.papers} paper(s), {self.planned} new outbox row(s), "
+            f"{self.topic_sets} topic set(s); this run: {', '.join(parts)}; "
+            f"uncertain total {self.totals.get('uncertain', 0)}"
+        )
+
+    def problems(self) -> list[str]:
+        """What needs a human: a batch stopped early, messages in the uncertain state."""
+        found = []
+        if self.stopped:
+            found.append(f"stopped early: {self.stopped}; rerun to send the rest")
+        if self.totals.get("uncertain"):
+            found.append(
+                f"{self.totals['uncertain']} message(s) uncertain: the server may have them; "
+                "check, then use `paperboy emails --resend-uncertain` if needed"
+            )
+        return found
 
 
 def _plan(
@@ -220,91 +187,115 @@ def prepare_edition(
     return edition, report
 
 
-def _deliver_item(
-    item: OutboxItem,
-    *,
-    engine: Engine,
-    transport: Transport,
-    data: bytes,
-    job: EmailJob,
-    clock: Callable[[], datetime],
-) -> Outcome | None:
-    with write_session(engine) as session:
-        if not claim(session=session, item_id=item.id, now=clock()):
-            return None  # another worker has it
-    return send_claimed(item, engine=engine, transport=transport, data=data, job=job, clock=clock)
-
-
-def send_claimed(
-    item: OutboxItem,
-    *,
-    engine: Engine,
-    transport: Transport,
-    data: bytes,
-    job: EmailJob,
-    clock: Callable[[], datetime],
-) -> Outcome:
-    """Send a row already claimed (and committed) as ``sending``; record the outcome."""
-    failpoint("after_claim")
-    outcome = transport.send(item, job.settings.sender_address, data)
-    failpoint("after_send")
+def _record(
+    engine: Engine, item: OutboxItem, outcome: Outcome, job: EmailJob, clock: Clock
+) -> None:
     done = clock()
     with write_session(engine) as session:
         finish(session=session, item=item, outcome=outcome, now=done, retry_after=job.retry_after)
         if outcome.bounce:
             flag_bouncing(session=session, subscriber_id=item.subscriber_id, now=done)
-    return outcome
 
 
-def send_edition(
+def _release(engine: Engine, items: Sequence[OutboxItem], job: EmailJob, clock: Clock) -> None:
+    """Hand claimed rows that were never sent back to ``pending``."""
+    for item in items:
+        _record(engine, item, Outcome("pending", None, "claim released"), job, clock)
+
+
+def send_due(
     *,
     engine: Engine,
     edition: Edition,
     report: EmailReport,
     job: EmailJob,
     transport: Transport,
-    now: datetime,
+    clock: Clock,
+    batch: int = 1,
     on_item: Callable[[], None] | None = None,
-    clock: Callable[[], datetime] | None = None,
 ) -> EmailReport:
-    """Deliver the edition's due rows; bodies rendered once per topic set.
-
-    ``now`` dates the messages and selects due rows; ``clock`` (default: always ``now``) times
-    each claim and outcome, so a long run's claims are not mistaken for stale leases.
-    """
-    with read_session(engine) as session:
-        items = due_items(session=session, edition=edition.day, now=now)
+    """Claim and send the edition's due rows ``batch`` at a time until none is left (or the
+    transport says stop). Each claim and outcome is committed and stamped with ``clock()``."""
     cache: dict[tuple[str, ...], Bodies] = {}
     opened = False
     try:
-        for item in items:
-            if on_item is not None:
-                on_item()
-            if item.status != "active":
-                with write_session(engine) as session:
-                    skip(session=session, item=item, reason=f"subscriber {item.status}")
-                continue
-            chosen = tuple(sorted(item.topics))
-            if chosen not in cache:
-                cache[chosen] = render_for(edition, item.topics, job)
-            data = message_bytes(item, cache[chosen], job, now)
-            if not opened:
-                transport.open()
-                opened = True
-            outcome = _deliver_item(
-                item,
-                engine=engine,
-                transport=transport,
-                data=data,
-                job=job,
-                clock=clock or (lambda: now),
-            )
-            if outcome is None:
-                continue
-            report.add(outcome)
-            if report.stopped is not None:
+        while report.stopped is None:
+            with write_session(engine) as session:
+                items = claim_due(session=session, edition=edition.day, now=clock(), limit=batch)
+            if not items:
                 break
+            if not opened:
+                try:
+                    transport.open()
+                except BaseException:
+                    _release(engine, items, job, clock)
+                    raise
+                opened = True
+            for number, item in enumerate(items):
+                if report.stopped is not None:
+                    _release(engine, items[number:], job, clock)
+                    break
+                if on_item is not None:
+                    on_item()
+                _send_one(item, engine, edition, job, transport, clock, cache, report)
     finally:
         if opened:
             transport.close()
     return report.close(engine=engine, topic_sets=len(cache))
+
+
+def _send_one(
+    item: OutboxItem,
+    engine: Engine,
+    edition: Edition,
+    job: EmailJob,
+    transport: Transport,
+    clock: Clock,
+    cache: dict[tuple[str, ...], Bodies],
+    report: EmailReport,
+) -> None:
+    """Send one claimed row and record its outcome; close it as skipped if its subscriber left."""
+    if item.status != "active":
+        outcome = Outcome("skipped", None, f"subscriber {item.status}")
+        _record(engine, item, outcome, job, clock)
+        report.add(outcome, attempted=False)
+        return
+    chosen = tuple(sorted(item.topics))
+    if chosen not in cache:
+        cache[chosen] = render_for(edition, item.topics, job)
+    data = message_bytes(item, cache[chosen], job, clock())
+    failpoint("after_claim")
+    outcome = transport.send(item, job.settings.sender_address, data)
+    failpoint("after_send")
+    _record(engine, item, outcome, job, clock)
+    report.add(outcome)
+
+
+def deliver_edition(
+    *,
+    engine: Engine,
+    day: date,
+    job: EmailJob,
+    transport: Transport,
+    clock: Clock,
+    resend_uncertain: bool = False,
+    batch: int = 1,
+    on_start: Callable[[int], None] | None = None,
+    on_item: Callable[[], None] | None = None,
+) -> EmailReport:
+    """Plan the edition's outbox rows, then send the due ones, each at most once."""
+    edition, report = prepare_edition(
+        engine=engine, day=day, job=job, now=clock(), resend_uncertain=resend_uncertain
+    )
+    if on_start is not None:
+        on_start(report.totals.get("pending", 0) + report.totals.get("retry", 0))
+    return send_due(
+        engine=engine,
+        edition=edition,
+        report=report,
+        job=job,
+        transport=transport,
+        clock=clock,
+        batch=batch,
+        on_item=on_item,
+    )

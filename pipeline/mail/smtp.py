@@ -1,4 +1,4 @@
-"""Delivering messages. I/O edge: SMTP, and .eml files when no SMTP server is configured.
+"""The SMTP client. I/O edge: SMTP.
 
 The SMTP client drives MAIL, RCPT, DATA and the message body as separate steps, so the phase of
 a failure is known: anything before the server's 354 is safe to retry; a connection lost after
@@ -12,78 +12,17 @@ comes from ``PAPERBOY_SMTP_PASSWORD`` only and never appears in messages.
 from __future__ import annotations
 
 import logging
-import os
 import re
 import smtplib
 import ssl
-import tempfile
-from dataclasses import dataclass
-from pathlib import Path
-from urllib.parse import parse_qs, unquote, urlsplit
 
-from pipeline.errors import ConfigError, DeliveryError
-from pipeline.store.outbox import Outcome
+from pipeline.config import SmtpTarget
+from pipeline.errors import DeliveryError
+from pipeline.records import Outcome
 
 log = logging.getLogger(__name__)
 SMTP_TIMEOUT = 60.0  # seconds per operation; a timeout after the body is "uncertain"
-_TRUE = ("1", "true", "yes", "on")
 _LEADING_DOT = re.compile(rb"^\.", re.MULTILINE)
-
-
-@dataclass(frozen=True)
-class SmtpTarget:
-    """Where and how to connect; ``password`` is never printed (repr hides it)."""
-
-    host: str
-    port: int
-    user: str
-    password: str
-    starttls: bool
-    implicit_tls: bool
-    tls_verify: bool = True
-    ca_file: str = ""  # extra CA bundle to trust (a private relay's CA)
-
-    def __repr__(self) -> str:
-        return f"SmtpTarget({self.describe()})"
-
-    def describe(self) -> str:
-        """``smtp://user@host:port`` for messages, without the password."""
-        user = f"{self.user}@" if self.user else ""
-        scheme = "smtps" if self.implicit_tls else "smtp"
-        return f"{scheme}://{user}{self.host}:{self.port}"
-
-
-def parse_smtp_url(url: str, *, password: str = "") -> SmtpTarget:
-    """Parse ``smtp://user@host:587?starttls=true[&ca_file=PATH]`` or ``smtps://host``.
-
-    A password in the URL is refused (it comes from ``PAPERBOY_SMTP_PASSWORD``);
-    ``tls_verify=false`` exists for tests only and logs a warning.
-    """
-    parts = urlsplit(url)
-    if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
-        raise ConfigError(
-            "expected smtp://[user@]host[:port][?starttls=true]", key="email.smtp_url"
-        )
-    if parts.password:
-        raise ConfigError(
-            "put the password in PAPERBOY_SMTP_PASSWORD, not in the URL", key="email.smtp_url"
-        )
-    raw = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-    query = {k: v.lower() for k, v in raw.items()}
-    unknown = set(query) - {"starttls", "tls_verify", "ca_file"}
-    if unknown:
-        raise ConfigError(f"unknown options {sorted(unknown)}", key="email.smtp_url")
-    implicit = parts.scheme == "smtps"
-    return SmtpTarget(
-        host=parts.hostname,
-        port=parts.port or (465 if implicit else 587),
-        user=unquote(parts.username or ""),
-        password=password,
-        starttls=query.get("starttls", "false") in _TRUE and not implicit,
-        implicit_tls=implicit,
-        tls_verify=query.get("tls_verify", "true") in _TRUE,
-        ca_file=raw.get("ca_file", ""),
-    )
 
 
 def _tls_context(target: SmtpTarget) -> ssl.SSLContext:
@@ -199,26 +138,3 @@ def close_smtp(conn: smtplib.SMTP) -> None:
         conn.quit()
     except (smtplib.SMTPException, OSError):
         conn.close()
-
-
-def write_eml(folder: Path, name: str, data: bytes) -> bool:
-    """Write ``folder/name`` atomically and never twice; False when it already exists."""
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / name
-    if target.exists():
-        return False
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".eml")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        try:
-            os.link(tmp, target)  # fails if target exists: no overwrite, no torn file
-        except FileExistsError:
-            return False
-    except OSError as exc:
-        raise DeliveryError(str(target), f"cannot write: {exc.strerror or exc}") from exc
-    finally:
-        Path(tmp).unlink(missing_ok=True)
-    return True

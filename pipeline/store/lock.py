@@ -18,21 +18,16 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 from sqlalchemy import Engine, text
 
-from pipeline.errors import PipelineError
+from pipeline.config import sqlite_file
+from pipeline.errors import LockedError
 
 ADVISORY_KEY = 0x7061_7065_7262  # "paperb": one key for the daily job
 
 
-class LockedError(PipelineError):
-    """Another paperboy run holds the lock."""
-
-
 def lock_path_for(database_url: str) -> Path | None:
     """The lock file for a SQLite URL (``<db>.lock``); None for other databases."""
-    prefix = "sqlite:///"
-    if not database_url.startswith(prefix) or database_url.endswith(":memory:"):
-        return None
-    return Path(database_url.removeprefix(prefix) + ".lock")
+    found = sqlite_file(database_url)
+    return found.with_name(found.name + ".lock") if found is not None else None
 
 
 @contextmanager

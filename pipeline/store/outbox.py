@@ -16,7 +16,7 @@ next run turns it ``uncertain`` instead of sending it blindly a second time.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -24,6 +24,7 @@ from sqlalchemy import Table, func, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
+from pipeline.records import OutboxItem, Outcome
 from pipeline.store.tables import OutboxMessage, Subscriber
 
 STATES = ("pending", "sending", "sent", "retry", "failed", "uncertain", "skipped")
@@ -32,31 +33,6 @@ _CHUNK = 500
 # Core (not ORM) updates: the ORM's bulk-update path costs ~1 ms per statement, and a run issues
 # two per message (claim, outcome).
 _OUTBOX: Table = OutboxMessage.metadata.tables["outbox"]
-
-
-@dataclass(frozen=True, slots=True)
-class OutboxItem:
-    """A due outbox row with what sending it needs."""
-
-    id: int
-    subscriber_id: int
-    email: str
-    topics: tuple[str, ...]
-    status: str
-    token_nonce: str
-    message_id: str
-    attempts: int
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """What one delivery attempt did, as the outbox records it."""
-
-    state: str  # sent | retry | failed | uncertain
-    code: int | None = None
-    detail: str = ""
-    stop: bool = False  # the connection is unusable or the problem is not this message's
-    bounce: bool = False  # the address was refused permanently
 
 
 def plan_outbox(
@@ -177,23 +153,6 @@ def claim_due(*, session: Session, edition: date, now: datetime, limit: int) -> 
     ]
 
 
-def claim(*, session: Session, item_id: int, now: datetime) -> bool:
-    """Mark a due row ``sending`` (commit before SMTP); False if another run took it."""
-    result = session.execute(
-        update(_OUTBOX)
-        .where(
-            col(OutboxMessage.id) == item_id,
-            col(OutboxMessage.state).in_(("pending", "retry")),
-        )
-        .values(
-            state="sending",
-            claimed_at=now,
-            attempts=col(OutboxMessage.attempts) + 1,
-        )
-    )
-    return int(result.rowcount) == 1  # type: ignore[attr-defined]
-
-
 def finish(
     *, session: Session, item: OutboxItem, outcome: Outcome, now: datetime, retry_after: timedelta
 ) -> None:
@@ -209,15 +168,6 @@ def finish(
         delay = min(retry_after * 2 ** max(0, item.attempts), MAX_BACKOFF)
         values["next_attempt_at"] = now + delay
     session.execute(update(_OUTBOX).where(col(OutboxMessage.id) == item.id).values(**values))
-
-
-def skip(*, session: Session, item: OutboxItem, reason: str) -> None:
-    """Close a pending row whose subscriber is no longer active."""
-    session.execute(
-        update(_OUTBOX)
-        .where(col(OutboxMessage.id) == item.id, col(OutboxMessage.state).in_(("pending", "retry")))
-        .values(state="skipped", last_error=reason)
-    )
 
 
 def outbox_counts(*, session: Session, edition: date) -> dict[str, int]:

@@ -22,7 +22,7 @@ from sqlmodel import Session, col, select
 from pipeline.diff import diff_papers, prefer_text
 from pipeline.identity import arxiv_key, title_key
 from pipeline.records import Page, PageReport, ParsedPaper, StoredPaper
-from pipeline.store.tables import Appearance, Digest, Meta, Paper, PaperAlias
+from pipeline.store.tables import Appearance, Digest, Paper, PaperAlias
 
 CHUNK = 500  # rows per IN (...) look-up and per executemany batch
 _T = TypeVar("_T")
@@ -43,7 +43,7 @@ def _id_value(value: int | None) -> int:
     return value
 
 
-def _insert(session: Session, table: Any) -> Any:
+def insert_for(session: Session, table: Any) -> Any:
     dialect = session.get_bind().dialect.name
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
@@ -116,7 +116,7 @@ def _insert_new(session: Session, entries: list[_Entry], listing_date: date, now
         for e in fresh
     ]
     for batch in _chunks(rows):
-        session.execute(_insert(session, Paper).on_conflict_do_nothing(), list(batch))
+        session.execute(insert_for(session, Paper).on_conflict_do_nothing(), list(batch))
     found: dict[str, int] = {}
     for keys in _chunks([e.aliases[0] for e in fresh]):
         query = select(col(Paper.key), col(Paper.id)).where(col(Paper.key).in_(keys))
@@ -161,7 +161,7 @@ def _merge_existing(
 def _link(session: Session, entries: list[_Entry], digest_id: int, listing_date: date) -> None:
     aliases = [{"alias": alias, "paper_id": e.paper_id} for e in entries for alias in e.aliases]
     for batch in _chunks(aliases):
-        session.execute(_insert(session, PaperAlias).on_conflict_do_nothing(), list(batch))
+        session.execute(insert_for(session, PaperAlias).on_conflict_do_nothing(), list(batch))
     rows = [
         {
             "paper_id": e.paper_id,
@@ -171,7 +171,7 @@ def _link(session: Session, entries: list[_Entry], digest_id: int, listing_date:
         }
         for e in entries
     ]
-    stmt = _insert(session, Appearance)
+    stmt = insert_for(session, Appearance)
     keep_lower = case(
         (stmt.excluded.rank < col(Appearance.rank), stmt.excluded.rank), else_=col(Appearance.rank)
     )
@@ -212,7 +212,7 @@ def _upsert_digest(
         "ingested_at": now,
     }
     session.execute(
-        _insert(session, Digest)
+        insert_for(session, Digest)
         .values(source=page.source, listing_date=page.listing_date, **values)
         .on_conflict_do_update(index_elements=["source", "listing_date"], set_=values)
     )
@@ -364,21 +364,6 @@ def iter_papers_newest_first(
         if len(rows) < batch:
             return
         cursor = (rows[-1][0].first_seen, rows[-1][0].key)
-
-
-def ensure_meta(*, session: Session, key: str, value: str) -> str:
-    """The stored value of ``key``; stores ``value`` first if the key is missing (never updates)."""
-    session.execute(_insert(session, Meta).values(key=key, value=value).on_conflict_do_nothing())
-    stored: str = session.execute(select(col(Meta.value)).where(col(Meta.key) == key)).scalar_one()
-    return stored
-
-
-def get_meta(*, session: Session, key: str) -> str | None:
-    """The stored value of ``key``, or None."""
-    found: str | None = session.execute(
-        select(col(Meta.value)).where(col(Meta.key) == key)
-    ).scalar_one_or_none()
-    return found
 
 
 def listing_dates(*, session: Session, source: str, start: date, end: date) -> set[date]:

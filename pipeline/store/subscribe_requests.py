@@ -16,7 +16,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from pipeline.store.subscribers import SubscriberRecord, add_subscriber, token_hash
+from pipeline.addresses import token_hash
+from pipeline.records import SubscriberRecord
+from pipeline.store.subscribers import add_subscriber
 from pipeline.store.tables import Subscriber, SubscribeRequest
 from pipeline.web.tokens import address_digest
 

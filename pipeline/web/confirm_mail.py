@@ -17,10 +17,10 @@ from email.utils import format_datetime
 
 import jinja2
 
+from pipeline.addresses import normalize_email
 from pipeline.mail.headers import header_text
 from pipeline.mail.render import EmailSettings
-from pipeline.store.outbox import OutboxItem
-from pipeline.store.subscribers import normalize_email
+from pipeline.records import OutboxItem
 
 TEMPLATE = "web/confirm.txt"
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import Engine
@@ -19,11 +19,14 @@ from starlette.responses import HTMLResponse
 
 from pipeline.config import Config
 from pipeline.mail.render import EmailEnvs, EmailSettings, check_autoescape
-from pipeline.mail.send import Transport
+from pipeline.mail.transports import Transport
 from pipeline.store.subscribe_requests import RateLimits
 from pipeline.topics import Topic
 from pipeline.web.tokens import Tokens, new_nonce
 from pipeline.web.views import topic_view
+
+if TYPE_CHECKING:
+    from pipeline.app import Paperboy
 
 CSRF_COOKIE = "paperboy_csrf"
 CSRF_FIELD = "csrf"
@@ -33,6 +36,7 @@ CSRF_FIELD = "csrf"
 class Web:
     """Everything the handlers need: config, store, topics, templates, secret, clock."""
 
+    pb: Paperboy
     cfg: Config
     engine: Engine
     topics: tuple[Topic, ...]

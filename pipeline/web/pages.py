@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from pipeline.feeds.publish import FEEDS_DIR, INDEX_NAME
-from pipeline.records import StoredPaper
+from pipeline.records import Edition, StoredPaper
 from pipeline.store.archive import (
     EditionSummary,
     list_editions,
@@ -22,7 +22,7 @@ from pipeline.store.archive import (
     store_version,
     topic_papers,
 )
-from pipeline.store.editions import Edition, select_edition
+from pipeline.store.editions import select_edition
 from pipeline.store.engine import read_session
 from pipeline.store.papers import last_listing_date
 from pipeline.web.conditional import MEDIA_TYPES, etag_for, http_date, is_not_modified

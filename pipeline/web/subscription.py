@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from pipeline.addresses import AddressError, check_topics, normalize_email
 from pipeline.errors import ConfigError, DeliveryError
 from pipeline.store.engine import write_session
 from pipeline.store.subscribe_requests import (
@@ -24,7 +25,6 @@ from pipeline.store.subscribe_requests import (
     mark_unmailed,
     record_request,
 )
-from pipeline.store.subscribers import AddressError, check_topics, normalize_email
 from pipeline.web.confirm_mail import confirmation_item, confirmation_message
 from pipeline.web.context import Web, web_of
 from pipeline.web.forms import Form, FormError, client_ip, csrf_ok, read_form
@@ -73,7 +73,7 @@ def _validated(web: Web, form: Form) -> tuple[str, str, tuple[str, ...]]:
 def _send_confirmation(
     web: Web, *, request_id: int, address: str, key: str, topics: Sequence[str], now: datetime
 ) -> None:
-    link = f"{web.settings.site_url}/confirm/{web.tokens.confirm_token(request_id, key)}"
+    link = web.cfg.url_for(f"confirm/{web.tokens.confirm_token(request_id, key)}")
     item = confirmation_item(address, domain=web.settings.domain)
     titles = [web.titles.get(slug, slug) for slug in topics]
     data = confirmation_message(
