@@ -163,9 +163,9 @@ def test_feeds_tagging_entity_is_frozen_in_store(tmp_path, engine, now):
 
 
 @pytest.mark.parametrize("site", ["", "feeds.example.org", "ftp://x.org/"])
-def test_feeds_need_absolute_site_url(tmp_path, engine, now, site):
+def test_feeds_need_absolute_site_url(tmp_path, site):
     with pytest.raises(ConfigError, match=r"output\.site_url: .*absolute http\(s\) URL"):
-        render(tmp_path, engine, now, cfg=config(tmp_path, site))
+        config(tmp_path, site)  # refused when the configuration is loaded, before any work
 
 
 def test_feeds_remove_stale_temp_files(tmp_path, engine, now):

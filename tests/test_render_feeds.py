@@ -11,7 +11,7 @@ import lxml.html
 import pytest
 from lxml import etree
 
-from pipeline.feeds.items import build_feed, entry_instant, paper_link, pick_topic_papers, tag_uri
+from pipeline.feeds.items import build_feed, entry_instant, pick_topic_papers, tag_uri
 from pipeline.feeds.render import render_atom, render_opml, render_rss
 from pipeline.records import StoredPaper
 from pipeline.topics import parse_topics
@@ -194,13 +194,11 @@ def test_tag_uri_escapes_key():
 
 
 def test_paper_link_is_the_paper_page_or_a_title_search():
-    assert paper_link(paper("arxiv:2309.17453", "P", arxiv_id="2309.17453")) == (
+    assert paper("arxiv:2309.17453", "P", arxiv_id="2309.17453").url == (
         "https://huggingface.co/papers/2309.17453"
     )
     hostile = paper("title:x", 'A "quoted" <b>&amp; title', links=("javascript:alert(1)",))
-    assert paper_link(hostile) == (
-        "https://huggingface.co/papers?q=A+%22quoted%22+%3Cb%3E%26amp%3B+title"
-    )
+    assert hostile.url == ("https://huggingface.co/papers?q=A+%22quoted%22+%3Cb%3E%26amp%3B+title")
 
 
 def test_pick_topic_papers_stops_when_every_feed_is_full():

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from urllib.parse import quote, urlsplit
 
+from pipeline.config import join_url
 from pipeline.identity import clean_text
 from pipeline.records import FeedEntry, FeedInput, StoredPaper
 from pipeline.topics import Topic, assign_topics
@@ -78,11 +79,6 @@ def is_web_url(url: str) -> bool:
     return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
-def paper_link(paper: StoredPaper) -> str:
-    """The paper's Hugging Face page (or a search for its title when no arXiv id is known)."""
-    return paper.url
-
-
 def summary_html(paper: StoredPaper) -> str:
     """The item description: abstract, links and appearance history, every value escaped."""
     esc = html.escape
@@ -108,7 +104,7 @@ def feed_entry(paper: StoredPaper, rank: int, *, tagging_entity: str) -> FeedEnt
     return FeedEntry(
         guid=tag_uri(tagging_entity, f"paper/{paper.key}"),
         title=clean_text(paper.title) or paper.key,
-        link=paper_link(paper),
+        link=paper.url,
         summary_html=summary_html(paper),
         published=entry_instant(paper.first_seen, rank),
     )
@@ -122,7 +118,7 @@ def build_feed(
     author: str,
     papers: Sequence[RankedPaper],
     tagging_entity: str,
-    site_url: str,
+    site_url: str,  # ends in '/' (Config.site_url)
     empty_updated: datetime,
 ) -> FeedInput:
     """The feed record of one topic; ``empty_updated`` dates a feed with no entries.
@@ -134,15 +130,14 @@ def build_feed(
     entries = [feed_entry(p, r, tagging_entity=tagging_entity) for p, r in papers]
     entries.sort(key=lambda e: (-e.published.timestamp(), e.guid))
     changed = [e.published for e in entries] + [day_start(p.last_seen) for p, _ in papers]
-    base = site_url.rstrip("/")
     return FeedInput(
         slug=slug,
         feed_id=tag_uri(tagging_entity, f"feed/{slug}"),
         title=title,
         description=description or title,
         site_url=site_url,
-        rss_url=f"{base}/feeds/{slug}.xml",
-        atom_url=f"{base}/feeds/{slug}.atom",
+        rss_url=join_url(site_url, f"feeds/{slug}.xml"),
+        atom_url=join_url(site_url, f"feeds/{slug}.atom"),
         author=author,
         updated=max(changed, default=empty_updated),
         entries=tuple(entries),

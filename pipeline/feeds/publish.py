@@ -19,7 +19,7 @@ from sqlalchemy import Engine
 
 from pipeline.config import Config
 from pipeline.errors import ConfigError
-from pipeline.feeds.items import ALL_SLUG, build_feed, day_start, is_web_url, pick_topic_papers
+from pipeline.feeds.items import ALL_SLUG, build_feed, day_start, pick_topic_papers
 from pipeline.feeds.render import render_atom, render_opml, render_rss
 from pipeline.feeds.write import remove_stale_temp_files, write_feed
 from pipeline.records import FeedInput
@@ -66,19 +66,6 @@ def feed_tagging_entity(engine: Engine, *, now: datetime, authority: str | None 
         return ensure_meta(session=session, key=TAGGING_ENTITY_KEY, value=value)
 
 
-def checked_site_url(cfg: Config) -> str:
-    """``output.site_url`` ending in '/', or a ConfigError saying how to set it."""
-    url = cfg.output.site_url.strip()
-    if not is_web_url(url):
-        raise ConfigError(
-            f"{url!r} is not an absolute http(s) URL; feeds need absolute links: set [output] "
-            "site_url to the public URL of the output folder, e.g. https://example.org/paperboy/",
-            path=str(cfg.path) if cfg.path else "<defaults>",
-            key="output.site_url",
-        )
-    return url if url.endswith("/") else url + "/"
-
-
 def collect_feeds(
     engine: Engine,
     *,
@@ -115,7 +102,7 @@ def render_all_feeds(
     cfg: Config, *, engine: Engine, topics: Sequence[Topic], now: datetime
 ) -> FeedsReport:
     """Render RSS and Atom for ``all`` and every topic plus the OPML index, and write them."""
-    site_url = checked_site_url(cfg)
+    site_url = cfg.site_url  # validated and ending in '/' (Config)
     feeds = collect_feeds(
         engine,
         topics=topics,
