@@ -87,3 +87,8 @@ def parse_subscriber_csv(text: str) -> list[tuple[int, str, list[str]]]:
         topics = [t for t in re.split(r"[,;\s]+", values.get("topics", "")) if t]
         rows.append((reader.line_num, values.get("email", ""), topics))
     return rows
+
+
+def address_digest(email_key: str) -> str:
+    """A short digest binding a confirmation token to one address (URLs leak into logs)."""
+    return hashlib.sha256(email_key.encode()).hexdigest()[:16]

@@ -206,3 +206,16 @@ class Outcome:
     detail: str = ""
     stop: bool = False  # the connection is unusable or the problem is not this message's
     bounce: bool = False  # the address was refused permanently
+
+
+@dataclass(frozen=True, slots=True)
+class Validators:
+    """Conditional-GET validators of a previous response."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+
+    def headers(self) -> dict[str, str]:
+        """Request headers that ask the server for 304 if nothing changed."""
+        found = {"If-None-Match": self.etag, "If-Modified-Since": self.last_modified}
+        return {name: value for name, value in found.items() if value}

@@ -17,9 +17,6 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import httpx
-from sqlalchemy import Engine
-
 from pipeline.config import DEFAULT_SOURCE, Config, SourceConfig
 from pipeline.errors import FetchError, PipelineError
 from pipeline.feeds.publish import FeedsReport, render_all_feeds
@@ -39,6 +36,9 @@ from pipeline.store.outbox import due_editions
 from pipeline.store.papers import last_listing_date, listing_dates
 
 if TYPE_CHECKING:
+    import httpx
+    from sqlalchemy import Engine
+
     from pipeline.app import Paperboy
 
 log = logging.getLogger(__name__)

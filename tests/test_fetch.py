@@ -12,13 +12,8 @@ import pytest
 from pipeline import __version__
 from pipeline.config import HttpConfig
 from pipeline.errors import FetchError
-from pipeline.ingest.fetch import (
-    USER_AGENT,
-    Validators,
-    fetch_url,
-    rate_limit_seconds,
-    retry_after_seconds,
-)
+from pipeline.ingest.fetch import USER_AGENT, fetch_url, rate_limit_seconds, retry_after_seconds
+from pipeline.records import Validators
 from tests.hf_support import FakeClock, Recorder, mock_client, raw_server
 
 URL = "https://hf.test/api/daily_papers?date=2026-08-21&limit=100"

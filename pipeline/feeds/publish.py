@@ -14,8 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-
-from sqlalchemy import Engine
+from typing import TYPE_CHECKING
 
 from pipeline.config import Config
 from pipeline.errors import ConfigError
@@ -27,6 +26,9 @@ from pipeline.store.engine import read_session, write_session
 from pipeline.store.meta import ensure_meta, get_meta
 from pipeline.store.papers import iter_papers_newest_first, last_listing_date
 from pipeline.topics import Topic
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 TAGGING_ENTITY_KEY = "feed_tagging_entity"  # Meta key: "<authority>,<YYYY-MM-DD>" (RFC 4151)
 FEEDS_DIR = "feeds"

@@ -31,6 +31,7 @@ from pipeline import __version__
 from pipeline.config import HttpConfig
 from pipeline.errors import FetchError
 from pipeline.ingest.http_guard import GuardedTransport, Resolver, resolve_host
+from pipeline.records import Validators
 
 USER_AGENT = f"paperboy/{__version__} (+https://github.com/paperboy-digest/paperboy)"
 # The statuses huggingface_hub retries (utils/_http.py); other 4xx are permanent (400 = bad date).
@@ -44,19 +45,6 @@ MAX_REDIRECTS = 5
 _RATE_REMAINING = re.compile(r"(?:^|;)\s*r=(\d+)")
 _RATE_RESET = re.compile(r"(?:^|;)\s*t=(\d+)")
 _TRANSIENT = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
-
-
-@dataclass(frozen=True, slots=True)
-class Validators:
-    """Conditional-GET validators of a previous response."""
-
-    etag: str | None = None
-    last_modified: str | None = None
-
-    def headers(self) -> dict[str, str]:
-        """Request headers that ask the server for 304 if nothing changed."""
-        found = {"If-None-Match": self.etag, "If-Modified-Since": self.last_modified}
-        return {name: value for name, value in found.items() if value}
 
 
 @dataclass(frozen=True, slots=True)

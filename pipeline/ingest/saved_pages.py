@@ -11,19 +11,18 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from pathlib import Path
-
-from sqlalchemy import Engine
-from sqlalchemy.exc import SQLAlchemyError
-from sqlmodel import Session
+from typing import TYPE_CHECKING
 
 from pipeline.config import DEFAULT_SOURCE
-from pipeline.errors import PipelineError
-from pipeline.failpoints import failpoint
+from pipeline.errors import PipelineError, StoreError
 from pipeline.ingest.files import expand_paths, read_page_file
 from pipeline.ingest.parse import parse_saved_page
 from pipeline.records import Failure, IngestReport, Page, PageReport
-from pipeline.store.engine import write_session
-from pipeline.store.papers import upsert_page
+from pipeline.store.papers import store_page
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+    from sqlmodel import Session
 
 
 def parse_page_file(
@@ -49,13 +48,9 @@ def store_pages(
     failures: list[Failure] = []
     for page in sorted(pages, key=lambda p: (p.listing_date, p.source, p.origin)):
         try:
-            with write_session(engine) as session:
-                report = upsert_page(session=session, page=page, now=now)
-                failpoint("before_ingest_commit")
-                if on_stored is not None:
-                    on_stored(session, report)
-        except SQLAlchemyError as exc:
-            failures.append(Failure(page.origin, f"store error, page not ingested: {exc}"))
+            report = store_page(engine, page, now=now, before_commit=on_stored)
+        except StoreError as exc:
+            failures.append(Failure(page.origin, str(exc).removeprefix(f"{page.origin}: ")))
             continue
         reports.append(report)
         if on_page:

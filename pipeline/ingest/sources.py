@@ -13,23 +13,18 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
-
-import httpx
-from sqlalchemy import Engine
-from sqlmodel import Session
+from typing import TYPE_CHECKING, Any
 
 from pipeline.config import HttpConfig, SourceConfig
 from pipeline.errors import FetchError, ParseError
-from pipeline.failpoints import failpoint
 from pipeline.identity import normalize_arxiv_id
-from pipeline.ingest.fetch import Fetched, Validators, fetch_url
+from pipeline.ingest.fetch import Fetched, fetch_url
 from pipeline.ingest.files import PAGE_SUFFIXES, read_page_file
 from pipeline.ingest.parse import content_hash, parse_saved_page
 from pipeline.ingest.parse.charset import decode_html_bytes, decode_json_bytes
 from pipeline.ingest.parse.hf_api import check_entry_dates, load_entries, parse_entries
 from pipeline.ingest.parse.hf_html import parse_daily_html
-from pipeline.records import Page, PageReport
+from pipeline.records import Page, PageReport, Validators
 from pipeline.store.engine import read_session, write_session
 from pipeline.store.fetch_state import (
     load_fetch_state,
@@ -37,7 +32,12 @@ from pipeline.store.fetch_state import (
     save_validators,
     stored_paper_count,
 )
-from pipeline.store.papers import upsert_page
+from pipeline.store.papers import store_page
+
+if TYPE_CHECKING:
+    import httpx
+    from sqlalchemy import Engine
+    from sqlmodel import Session
 
 API_PAGE_SIZE = 100  # the API's largest page; the default 50 truncates big days
 MAX_API_PAGES = 20  # 2,000 papers: far above any real day; stops a server that ignores `p`
@@ -219,11 +219,12 @@ def ingest_source_date(
         with read_session(engine) as session:
             count = stored_paper_count(session=session, source=source.name, listing_date=day)
         return PageReport(source.name, result.url, day, count, 0, 0, unchanged=True)
-    with write_session(engine) as session:
-        report = upsert_page(session=session, page=result.page, now=now)
-        failpoint("before_ingest_commit")
+
+    def with_page(session: Session, report: PageReport) -> None:
         for url, validators in result.validators:
             save_validators(session=session, url=url, validators=validators, fetched_at=now)
         if on_stored is not None:
             on_stored(session, report)
+
+    report = store_page(engine, result.page, now=now, before_commit=with_page)
     return report

@@ -15,8 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
-
-from sqlalchemy import Engine
+from typing import TYPE_CHECKING
 
 from pipeline.addresses import unsubscribe_token
 from pipeline.clock import Clock
@@ -46,6 +45,9 @@ from pipeline.store.outbox import (
 )
 from pipeline.store.subscribers import flag_bouncing, select_subscribers
 from pipeline.topics import Topic
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 
 @dataclass(frozen=True)

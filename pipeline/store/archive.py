@@ -10,14 +10,11 @@ from datetime import date
 from sqlalchemy import case, distinct, func
 from sqlmodel import Session, col, select
 
-from pipeline.feeds.items import pick_topic_papers
 from pipeline.records import StoredPaper
-from pipeline.store.papers import iter_papers_newest_first
 from pipeline.store.tables import Appearance, Digest, Paper
 from pipeline.topics import Topic, assign_topics
 
 SEARCH_LIMIT = 50  # papers per search result page
-TOPIC_LIMIT = 50  # newest papers shown on a topic page
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +43,7 @@ def list_editions(*, session: Session, limit: int = 400) -> list[EditionSummary]
     return [EditionSummary(day, int(n), int(new)) for day, n, new in session.execute(query)]
 
 
-def _with_topics(paper: StoredPaper, topics: Sequence[Topic]) -> StoredPaper:
+def with_topics(paper: StoredPaper, topics: Sequence[Topic]) -> StoredPaper:
     slugs = assign_topics(
         topics, title=paper.title, abstract=paper.abstract, keywords=paper.keywords
     )
@@ -83,7 +80,7 @@ def search_titles(
         )
         for p in rows
     ]
-    return [_with_topics(paper, topics) for paper in found]
+    return [with_topics(paper, topics) for paper in found]
 
 
 def store_version(*, session: Session) -> tuple[object, ...]:
@@ -92,11 +89,3 @@ def store_version(*, session: Session) -> tuple[object, ...]:
         select(func.max(col(Digest.ingested_at)), func.count(col(Digest.id)))
     ).one()
     return tuple(row)
-
-
-def topic_papers(
-    *, session: Session, topic: Topic, topics: Sequence[Topic], limit: int = TOPIC_LIMIT
-) -> list[StoredPaper]:
-    """The newest ``limit`` papers of ``topic``, labelled with all their topics."""
-    picked = pick_topic_papers([topic], iter_papers_newest_first(session=session), limit=limit)
-    return [_with_topics(paper, topics) for paper, _rank in picked[topic.slug]]

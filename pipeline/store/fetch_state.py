@@ -10,7 +10,7 @@ from datetime import date, datetime
 
 from sqlmodel import Session, col, select
 
-from pipeline.ingest.fetch import Validators
+from pipeline.records import Validators
 from pipeline.store.tables import Digest, FetchState
 
 

@@ -10,18 +10,22 @@ store independent of the order pages are ingested in and of ingesting a page twi
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import case, distinct, func, or_, update
+from sqlalchemy import Engine, case, distinct, func, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlmodel import Session, col, select
 
 from pipeline.diff import diff_papers, prefer_text
+from pipeline.errors import StoreError
+from pipeline.failpoints import failpoint
 from pipeline.identity import arxiv_key, title_key
 from pipeline.records import Page, PageReport, ParsedPaper, StoredPaper
+from pipeline.store.engine import write_session
 from pipeline.store.tables import Appearance, Digest, Paper, PaperAlias
 
 CHUNK = 500  # rows per IN (...) look-up and per executemany batch
@@ -243,6 +247,28 @@ def upsert_page(*, session: Session, page: Page, now: datetime) -> PageReport:
         recurring=len(changes.recurring),
         unchanged=unchanged,
     )
+
+
+def store_page(
+    engine: Engine,
+    page: Page,
+    *,
+    now: datetime,
+    before_commit: Callable[[Session, PageReport], None] | None = None,
+) -> PageReport:
+    """Store one parsed page in its own write transaction and report it; ``before_commit``
+    writes what must commit with the page (validators, edition marks). A database error rolls
+    the whole page back and becomes a :class:`~pipeline.errors.StoreError`."""
+    try:
+        with write_session(engine) as session:
+            report = upsert_page(session=session, page=page, now=now)
+            failpoint("before_ingest_commit")
+            if before_commit is not None:
+                before_commit(session, report)
+    except SQLAlchemyError as exc:
+        detail = " ".join(str(exc.orig if isinstance(exc, DBAPIError) else exc).split())
+        raise StoreError(f"{page.origin}: store error, page not ingested: {detail[:300]}") from exc
+    return report
 
 
 def paper_record(paper: Paper, *, times_seen: int | None = None) -> StoredPaper:

@@ -16,11 +16,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from pipeline.addresses import token_hash
+from pipeline.addresses import address_digest, token_hash
 from pipeline.records import SubscriberRecord
 from pipeline.store.subscribers import add_subscriber
 from pipeline.store.tables import Subscriber, SubscribeRequest
-from pipeline.web.tokens import address_digest
 
 _UNSUBSCRIBE_TOKEN = re.compile(r"^[0-9a-f]{32}$")  # pipeline.store.subscribers.unsubscribe_token
 

@@ -13,7 +13,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import Engine
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
@@ -26,6 +25,8 @@ from pipeline.web.tokens import Tokens, new_nonce
 from pipeline.web.views import topic_view
 
 if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
     from pipeline.app import Paperboy
 
 CSRF_COOKIE = "paperboy_csrf"
