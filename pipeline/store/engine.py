@@ -13,8 +13,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Connection, Engine, create_engine, event, inspect
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session
 
 from pipeline.errors import StoreError
@@ -93,3 +94,20 @@ def read_session(engine: Engine) -> Iterator[Session]:
     """A read-only transaction that never takes SQLite's write lock."""
     with Session(engine.execution_options(**{_READ_ONLY: True})) as session, session.begin():
         yield session
+
+
+def insert_for(bind: OrmSession | Connection | Engine, table: Any) -> Any:
+    """An INSERT into ``table`` in the dialect of ``bind``'s database, with its
+    ``on_conflict_do_nothing``/``on_conflict_do_update``.
+
+    ``sqlalchemy.dialects.postgresql`` is imported only for a PostgreSQL store (a SQLite store
+    loads neither it nor psycopg).
+    """
+    engine_or_connection = bind.get_bind() if isinstance(bind, OrmSession) else bind
+    if engine_or_connection.dialect.name == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
+        return postgresql.insert(table)
+    from sqlalchemy.dialects import sqlite
+
+    return sqlite.insert(table)

@@ -16,12 +16,12 @@ from datetime import date, datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import case, distinct, func, or_, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from pipeline.diff import diff_papers, prefer_text
 from pipeline.identity import arxiv_key, title_key
 from pipeline.records import Page, PageReport, ParsedPaper, StoredPaper
+from pipeline.store.engine import insert_for
 from pipeline.store.tables import Appearance, Digest, Meta, Paper, PaperAlias
 
 CHUNK = 500  # rows per IN (...) look-up and per executemany batch
@@ -44,8 +44,7 @@ def _id_value(value: int | None) -> int:
 
 
 def _insert(session: Session, table: Any) -> Any:
-    dialect = session.get_bind().dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    return insert_for(session, table)  # the PostgreSQL dialect only on PostgreSQL
 
 
 @dataclass
