@@ -18,15 +18,24 @@ import click
 import pytest
 from click.shell_completion import ShellComplete
 from click.testing import CliRunner
+from sqlalchemy import Engine
 
 from pipeline.cli import COMMANDS, cli, load_command
+from pipeline.store.engine import make_engine
+from pipeline.store.migrate import current_revision
+from pipeline.store.migrations import HEAD_REVISION
+from tests.conftest import SAMPLES
 
 ROOT = Path(__file__).resolve().parent.parent
+POSTGRES_ONLY = ("sqlalchemy.dialects.postgresql", "psycopg", "psycopg_binary")
 HEAVY = ("sqlalchemy", "sqlmodel", "alembic", "jinja2", "httpx", "apscheduler", "psycopg")
 
 
-def modules_after(code: str, *, cwd: Path | None = None) -> set[str]:
-    """The modules loaded by ``code`` run in a fresh interpreter (it may exit via SystemExit)."""
+def modules_after(
+    code: str, *, args: list[str] | None = None, env: dict[str, str] | None = None
+) -> set[str]:
+    """The modules loaded by ``code`` run in a fresh interpreter (it may exit via SystemExit);
+    ``code`` finds ``args`` in ``sys.argv[2:]``."""
     script = textwrap.dedent(
         """
         import json, sys
@@ -40,15 +49,15 @@ def modules_after(code: str, *, cwd: Path | None = None) -> set[str]:
             sys.stderr.write("\\nMODULES " + json.dumps(sorted(sys.modules)) + "\\n")
         """
     )
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    environ = {**os.environ, "PYTHONPATH": str(ROOT)}
     for name in ("PAPERBOY_CONFIG", "PAPERBOY_DATABASE_URL", "PAPERBOY_OUTPUT_DIR"):
-        env.pop(name, None)
+        environ.pop(name, None)
     done = subprocess.run(
-        [sys.executable, "-c", script, textwrap.dedent(code)],
+        [sys.executable, "-c", script, textwrap.dedent(code), *(args or [])],
         capture_output=True,
         text=True,
-        env=env,
-        cwd=cwd or ROOT,
+        env={**environ, **(env or {})},
+        cwd=ROOT,
         timeout=120,
         check=False,
     )
@@ -58,8 +67,12 @@ def modules_after(code: str, *, cwd: Path | None = None) -> set[str]:
 
 
 def heavy(modules: set[str], names: tuple[str, ...] = HEAVY) -> set[str]:
-    """The loaded modules that belong to one of the packages ``names``."""
-    return {m for m in modules if m.split(".")[0] in names}
+    """The loaded modules that are (or are inside) one of the packages ``names``."""
+    return {m for m in modules if any(m == n or m.startswith(f"{n}.") for n in names)}
+
+
+def url_of(engine: Engine) -> str:
+    return engine.url.render_as_string(hide_password=False)
 
 
 # --- lazy commands -------------------------------------------------------------------------
@@ -171,3 +184,47 @@ def test_shell_completion_of_options() -> None:
     complete = ShellComplete(cli, {}, "paperboy", "_PAPERBOY_COMPLETE")
     values = [item.value for item in complete.get_completions([], "--")]
     assert {"--config", "--verbose", "--version", "--help"} <= set(values)
+
+
+# --- no Alembic when the store is at head ---------------------------------------------------
+
+STARTUP = """
+from pipeline.store.engine import init_db, make_engine
+engine = make_engine(sys.argv[2])
+init_db(engine)
+engine.dispose()
+"""
+
+
+def test_startup_on_a_store_at_head_imports_no_alembic(engine: Engine) -> None:
+    """``engine`` is migrated to head (conftest); a new process starting on it needs no Alembic."""
+    loaded = modules_after(STARTUP, args=[url_of(engine)])
+    assert heavy(loaded, ("alembic",)) == set()
+    if engine.dialect.name == "sqlite":
+        assert heavy(loaded, POSTGRES_ONLY) == set()
+
+
+def test_startup_on_an_empty_store_migrates_to_head(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'new.db'}"
+    loaded = modules_after(STARTUP, args=[url])
+    assert "alembic.command" in loaded  # a stamp was due
+    fresh = make_engine(url)
+    with fresh.connect() as conn:
+        assert current_revision(conn) == HEAD_REVISION
+    fresh.dispose()
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["check"], ["ingest", str(SAMPLES / "page-a.txt")], ["config"], ["papers", "--limit", "1"]],
+    ids=lambda args: args[0],
+)
+def test_commands_on_a_store_at_head_load_no_alembic(engine: Engine, command: list[str]) -> None:
+    """A no-op start-up: no Alembic; on SQLite neither the PostgreSQL dialect nor psycopg."""
+    code = f"from pipeline.cli import main\nsys.argv = ['paperboy', *{command!r}]\nmain()\n"
+    loaded = modules_after(code, env={"PAPERBOY_DATABASE_URL": url_of(engine)})
+    assert heavy(loaded, ("alembic",)) == set()
+    if engine.dialect.name == "sqlite":
+        assert heavy(loaded, POSTGRES_ONLY) == set()
+    elif command[0] != "config":  # config opens no store
+        assert "sqlalchemy.dialects.postgresql" in loaded  # the check above means something

@@ -68,7 +68,8 @@ def redact_url(url: str) -> str:
 
 
 def init_db(engine: Engine) -> None:
-    """Migrate the store to the newest schema (idempotent; one query when already there)."""
+    """Migrate the store to the newest schema (idempotent; a store already there costs a read of
+    ``alembic_version`` and no Alembic import)."""
     from pipeline.store.migrate import upgrade
 
     try:
@@ -89,10 +90,16 @@ def write_session(engine: Engine) -> Iterator[Session]:
         yield session
 
 
+def read_only(engine: Engine) -> Engine:
+    """The engine whose transactions only read: on SQLite a plain ``BEGIN``, so they never take
+    (or wait for) the write lock."""
+    return engine.execution_options(**{_READ_ONLY: True})
+
+
 @contextmanager
 def read_session(engine: Engine) -> Iterator[Session]:
     """A read-only transaction that never takes SQLite's write lock."""
-    with Session(engine.execution_options(**{_READ_ONLY: True})) as session, session.begin():
+    with Session(read_only(engine)) as session, session.begin():
         yield session
 
 
