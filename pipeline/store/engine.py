@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session
 
+from pipeline.config import redact_url, sqlite_file
 from pipeline.errors import StoreError
 
 BUSY_TIMEOUT_MS = 30_000  # a writer waits this long for another writer before giving up
@@ -45,8 +46,9 @@ def _sqlite_setup(engine: Engine) -> None:
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create the engine for ``url``; a SQLite file's folder is created if missing."""
-    if url.startswith("sqlite:///") and not url.endswith(":memory:"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    database_file = sqlite_file(url)
+    if database_file is not None:
+        database_file.parent.mkdir(parents=True, exist_ok=True)
     try:
         engine = create_engine(url, **kwargs)
     except (SQLAlchemyError, ImportError, ValueError) as exc:
@@ -56,29 +58,15 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     return engine
 
 
-def redact_url(url: str) -> str:
-    """The URL with any password replaced by ***, for messages and logs."""
-    from sqlalchemy.engine import make_url
-
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except SQLAlchemyError:
-        return "<unparsable URL>"
-
-
 def init_db(engine: Engine) -> None:
-    """Migrate the store to the newest schema (idempotent; one query when already there)."""
+    """Migrate the store to the newest schema (idempotent; a store already there costs a read of
+    ``alembic_version`` and no Alembic import)."""
     from pipeline.store.migrate import upgrade
 
     try:
         upgrade(engine)
     except OperationalError as exc:
         raise StoreError(f"cannot create tables in {redact_url(str(engine.url))}: {exc}") from exc
-
-
-def has_schema(engine: Engine) -> bool:
-    """True when the store's tables exist."""
-    return inspect(engine).has_table("paper")
 
 
 @contextmanager
@@ -88,8 +76,31 @@ def write_session(engine: Engine) -> Iterator[Session]:
         yield session
 
 
+def read_only(engine: Engine) -> Engine:
+    """The engine whose transactions only read: on SQLite a plain ``BEGIN``, so they never take
+    (or wait for) the write lock."""
+    return engine.execution_options(**{_READ_ONLY: True})
+
+
 @contextmanager
 def read_session(engine: Engine) -> Iterator[Session]:
     """A read-only transaction that never takes SQLite's write lock."""
-    with Session(engine.execution_options(**{_READ_ONLY: True})) as session, session.begin():
+    with Session(read_only(engine)) as session, session.begin():
         yield session
+
+
+def insert_for(bind: OrmSession | Connection | Engine, table: Any) -> Any:
+    """An INSERT into ``table`` in the dialect of ``bind``'s database, with its
+    ``on_conflict_do_nothing``/``on_conflict_do_update``.
+
+    ``sqlalchemy.dialects.postgresql`` is imported only for a PostgreSQL store (a SQLite store
+    loads neither it nor psycopg).
+    """
+    engine_or_connection = bind.get_bind() if isinstance(bind, OrmSession) else bind
+    if engine_or_connection.dialect.name == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
+        return postgresql.insert(table)
+    from sqlalchemy.dialects import sqlite
+
+    return sqlite.insert(table)

@@ -11,8 +11,7 @@ import secrets
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from pipeline.store.engine import read_session, write_session
-from pipeline.store.papers import insert_for
+from pipeline.store.engine import insert_for, read_session, write_session
 from pipeline.store.tables import Meta
 
 SECRET_KEY = "email_secret"  # historical name: also signs web tokens

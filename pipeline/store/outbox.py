@@ -21,10 +21,10 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Table, func, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from pipeline.records import OutboxItem, Outcome
+from pipeline.store.engine import insert_for
 from pipeline.store.tables import OutboxMessage, Subscriber
 
 STATES = ("pending", "sending", "sent", "retry", "failed", "uncertain", "skipped")
@@ -39,8 +39,7 @@ def plan_outbox(
     *, session: Session, edition: date, rows: Sequence[tuple[int, str]], now: datetime
 ) -> int:
     """Insert a pending row per ``(subscriber_id, message_id)`` unless one exists; count them."""
-    dialect = session.get_bind().dialect.name
-    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(OutboxMessage)
+    insert = insert_for(session, OutboxMessage)  # the PostgreSQL dialect only on PostgreSQL
     before = _count(session, edition)
     values = [
         {

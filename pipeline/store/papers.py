@@ -16,7 +16,6 @@ from datetime import date, datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine, case, distinct, func, or_, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlmodel import Session, col, select
 
@@ -25,7 +24,7 @@ from pipeline.errors import StoreError
 from pipeline.failpoints import failpoint
 from pipeline.identity import arxiv_key, title_key
 from pipeline.records import Page, PageReport, ParsedPaper, StoredPaper
-from pipeline.store.engine import write_session
+from pipeline.store.engine import insert_for, write_session
 from pipeline.store.tables import Appearance, Digest, Paper, PaperAlias
 
 CHUNK = 500  # rows per IN (...) look-up and per executemany batch
@@ -45,11 +44,6 @@ def _id_value(value: int | None) -> int:
     if value is None:  # rows read back from the database always have an id
         raise AssertionError("row without id")
     return value
-
-
-def insert_for(session: Session, table: Any) -> Any:
-    dialect = session.get_bind().dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
 
 @dataclass
