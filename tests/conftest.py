@@ -28,8 +28,11 @@ from sqlalchemy.engine import make_url
 from pipeline.config import Config, config_from_mapping
 from pipeline.store.engine import init_db, make_engine
 
-DATA = Path(__file__).resolve().parent / "data"
-SAMPLES = DATA / "samples"  # copies of shared/samples/page-{a,b,c}.txt
+REPO = Path(__file__).resolve().parents[1]
+DATA = REPO / "tests" / "data"
+# The three saved text pages the README's first command ingests; the tests count on their exact
+# content (tests/test_store.py hand-counts new and recurring papers), so there is one copy.
+SAMPLES = REPO / "examples" / "pages"
 NOW = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
 
 
