@@ -1,4 +1,7 @@
-"""Several `paperboy emails --worker` processes share an edition's outbox (RELIABILITY 2.2, E10)."""
+"""Several `paperboy emails --worker` processes share an edition's outbox.
+
+docs/reliability.md §2.2, E10.
+"""
 
 from __future__ import annotations
 

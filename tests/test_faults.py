@@ -1,8 +1,8 @@
 """Crash and stop points of the daily job: failpoints, editions never emailed, stale claims.
 
-The in-process tests pin the two bugs the fault harness found (RELIABILITY.md E6, E7, E9): a run
-that stopped early (SMTP drop) or died after committing pages used to leave later editions
-without outbox rows, and a row left ``sending`` by a dead run was never reported. The
+The in-process tests pin the two bugs the fault harness found (docs/reliability.md E6, E7,
+E9): a run that stopped early (SMTP drop) or died after committing pages used to leave later
+editions without outbox rows, and a row left ``sending`` by a dead run was never reported. The
 subprocess tests crash ``python -m pipeline`` at a failpoint (D1, F9).
 """
 

@@ -1,4 +1,7 @@
-"""Migrations and models agree on SQLite and PostgreSQL (RELIABILITY.md D4); start-up migrates."""
+"""Migrations and models agree on SQLite and PostgreSQL; start-up migrates.
+
+docs/reliability.md D4, §5.4.
+"""
 
 from __future__ import annotations
 

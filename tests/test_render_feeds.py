@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import difflib
-import os
 from datetime import UTC, date, datetime
-from pathlib import Path
 
 import lxml.html
 import pytest
@@ -16,8 +13,8 @@ from pipeline.feeds.render import render_atom, render_opml, render_rss
 from pipeline.records import StoredPaper
 from pipeline.topics import parse_topics
 from tests.feed_checks import ATOM, check_atom, check_rss, parse_clean
+from tests.golden import assert_golden
 
-GOLDEN = Path(__file__).resolve().parent / "golden"
 ENTITY = "example.org,2026-11-01"
 SITE = "https://example.org/paperboy/"
 
@@ -71,26 +68,6 @@ def sample_feed(papers=None, slug="long-context"):
         site_url=SITE,
         empty_updated=datetime(2026, 1, 1, tzinfo=UTC),
     )
-
-
-def assert_golden(name: str, data: bytes) -> None:
-    path = GOLDEN / name
-    if os.environ.get("UPDATE_GOLDEN") == "1":
-        path.parent.mkdir(exist_ok=True)
-        path.write_bytes(data)
-    if not path.exists():
-        pytest.fail(f"golden/{name} is missing: run with UPDATE_GOLDEN=1 and review it")
-    expected = path.read_bytes()
-    if data != expected:
-        diff = "".join(
-            difflib.unified_diff(
-                expected.decode().splitlines(True),
-                data.decode().splitlines(True),
-                f"golden/{name}",
-                "rendered",
-            )
-        )
-        pytest.fail(f"{name} differs from the golden file (UPDATE_GOLDEN=1 rewrites):\n{diff}")
 
 
 @pytest.mark.parametrize(

@@ -271,6 +271,7 @@ PROPERTY_PAGES = [
 ]
 
 
+@pytest.mark.slow  # ~200 stores built and dumped: ~9 s
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     order=st.permutations(range(len(PROPERTY_PAGES))),
