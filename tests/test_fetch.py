@@ -29,7 +29,7 @@ def _fetch(recorder: Recorder, clock: FakeClock, http: HttpConfig | None = None,
             http=http,
             now=NOW,
             sleep=clock.sleep,
-            clock=clock,
+            monotonic=clock,
             rand=lambda: 0.5,
             **kwargs,
         )

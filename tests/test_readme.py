@@ -23,10 +23,7 @@ def python_section(title: str) -> str:
 
 
 def test_use_it_from_python_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    pages = REPO / "examples" / "pages"
-    if not pages.is_dir():
-        pages = REPO / "tests" / "data" / "samples"
-    shutil.copytree(pages, tmp_path / "examples" / "pages")
+    shutil.copytree(REPO / "examples" / "pages", tmp_path / "examples" / "pages")
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), "PAPERBOY_NOW": "2026-11-23T06:00Z"}
     done = subprocess.run(
         [sys.executable, "-c", python_section("Use it from Python")],

@@ -61,7 +61,7 @@ def _ingest(handler, source=API, day=DAY, *, engine, now, clock=None):
             engine=engine,
             now=now,
             sleep=clock.sleep,
-            clock=clock,
+            monotonic=clock,
         )
 
 

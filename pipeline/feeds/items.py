@@ -2,7 +2,7 @@
 
 Pure; no I/O. Everything here derives from stored data (paper key, first/last seen, rank on
 the first day) and from the tagging entity frozen in the store at init, never from the run time
-or from ``site_url``, so a paper keeps its GUID and dates forever (RELIABILITY.md 0.8, 1.4).
+or from ``site_url``, so a paper keeps its GUID and dates forever (docs/reliability.md §0.8, 1.4).
 """
 
 from __future__ import annotations

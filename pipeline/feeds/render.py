@@ -2,7 +2,7 @@
 
 Output depends only on the :class:`~pipeline.records.FeedInput` given: no clock, no config, so
 rendering the same input twice gives the same bytes. feedgen traps handled here
-(RELIABILITY.md 0.7, 1.3, appendix A.1): the RSS channel ``<link>`` is feedgen's *last* link,
+(docs/reliability.md §0.7, 1.3, appendix A.1): the RSS channel ``<link>`` is feedgen's *last* link,
 so ``self`` is added first and ``alternate`` last; summaries go through ``summary(type='html')``
 (``description()`` would put untyped HTML into Atom content); the feed has an author (Atom
 entries need one); entries are appended in our order (``add_entry`` prepends by default);

@@ -1,6 +1,6 @@
 """Deliver rendered outputs. I/O edge: the file system.
 
-Feed files are replaced atomically (RELIABILITY.md 1.6): the bytes go to a dot-prefixed temp
+Feed files are replaced atomically (docs/reliability.md §1.6): the bytes go to a dot-prefixed temp
 file in the same folder (``os.replace`` is atomic only within one file system), are fsynced,
 made world-readable (``mkstemp`` creates 0600, which a web server user cannot read), renamed
 over the target, and the folder is fsynced so the rename survives a power loss. A reader

@@ -2,12 +2,12 @@
 
 One :class:`httpx.Client` per run, built by :func:`make_client` (explicit timeouts, redirects
 followed up to 5 hops, a User-Agent naming the project). :func:`fetch_url` adds what httpx lacks
-(RELIABILITY.md 4): retries with backoff on 408/429/5xx and transient transport errors, honouring
-``Retry-After`` and Hugging Face's ``RateLimit`` header; a wall-clock deadline on top of httpx's
-per-operation timeouts (a server dripping one byte at a time never trips those), enforced by a
-watchdog that shuts the socket down even while the headers are still arriving; a body size
+(docs/reliability.md §4): retries with backoff on 408/429/5xx and transient transport errors,
+honouring ``Retry-After`` and Hugging Face's ``RateLimit`` header; a wall-clock deadline on top of
+httpx's per-operation timeouts (a server dripping one byte at a time never trips those), enforced
+by a watchdog that shuts the socket down even while the headers are still arriving; a body size
 cap; an SSRF guard on every hop (:mod:`pipeline.ingest.http_guard`);
-``If-None-Match``/``If-Modified-Since``. Sleep and clock are parameters, so tests never wait.
+``If-None-Match``/``If-Modified-Since``. Sleep and the monotonic clock are parameters, so tests never wait.
 """
 
 from __future__ import annotations
@@ -109,7 +109,7 @@ class _Watchdog:
     """Shuts the attempt's socket down when the deadline passes.
 
     httpx's timeouts are per read: a server dripping the status line and headers one byte at a
-    time is never cut off by them (RELIABILITY.md 0.5). The socket comes from httpcore's
+    time is never cut off by them (docs/reliability.md §0.5). The socket comes from httpcore's
     ``trace`` request extension (each new connection, after TLS); shutting it down wakes the
     blocked read, which then fails, and :func:`_attempt` reports the deadline.
     """
@@ -189,7 +189,7 @@ def _read_body(
     url: str,
     max_bytes: int,
     ends_at: float,
-    clock: Callable[[], float],
+    monotonic: Callable[[], float],
 ) -> bytes:
     declared = response.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > max_bytes:
@@ -200,7 +200,7 @@ def _read_body(
         total += len(chunk)
         if total > max_bytes:
             raise FetchError(url, f"response too large: over the {max_bytes}-byte limit")
-        if clock() > ends_at:
+        if monotonic() > ends_at:
             raise FetchError(url, f"deadline passed while reading the body ({total} bytes read)")
         chunks.append(chunk)
     return b"".join(chunks)
@@ -213,10 +213,10 @@ def _attempt(
     headers: dict[str, str],
     policy: _Policy,
     ends_at: float,
-    clock: Callable[[], float],
+    monotonic: Callable[[], float],
     now: datetime,
 ) -> Fetched:
-    remaining = max(0.01, ends_at - clock())
+    remaining = max(0.01, ends_at - monotonic())
     timeout = httpx.Timeout(min(policy.timeout, remaining))
     watchdog = _Watchdog(remaining)
     try:
@@ -236,7 +236,7 @@ def _attempt(
             body = b""
             if status == 200:
                 body = _read_body(
-                    response, url=url, max_bytes=policy.max_bytes, ends_at=ends_at, clock=clock
+                    response, url=url, max_bytes=policy.max_bytes, ends_at=ends_at, monotonic=monotonic
                 )
             content_type = response.headers.get("content-type", "")
             return Fetched(
@@ -275,24 +275,24 @@ def fetch_url(
     validators: Validators | None = None,
     accept: str = "*/*",
     sleep: Callable[[float], None] = time.sleep,
-    clock: Callable[[], float] = time.monotonic,
+    monotonic: Callable[[], float] = time.monotonic,
     rand: Callable[[], float] = random.random,
 ) -> Fetched:
     """GET ``url`` within ``http.deadline`` seconds, retrying transient failures."""
     policy = _Policy(http.timeout, http.deadline, http.max_response_bytes, http.retries)
     headers = {"Accept": accept, **(validators.headers() if validators else {})}
-    start = clock()
+    start = monotonic()
     ends_at = start + policy.deadline
     for attempt in range(policy.retries + 1):
-        elapsed = clock() - start
+        elapsed = monotonic() - start
         try:
             fetched = _attempt(
-                client, url, headers=headers, policy=policy, ends_at=ends_at, clock=clock,
+                client, url, headers=headers, policy=policy, ends_at=ends_at, monotonic=monotonic,
                 now=now + timedelta(seconds=elapsed),
             )  # fmt: skip
         except _Retry as failure:
             wait = failure.wait if failure.wait is not None else _backoff(attempt, rand)
-            elapsed = clock() - start
+            elapsed = monotonic() - start
             _check_wait(
                 url,
                 failure,

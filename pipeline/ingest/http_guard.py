@@ -5,7 +5,7 @@ host may redirect anywhere. :class:`GuardedTransport` wraps the client's transpo
 runs for the first request and for every redirect hop (httpx sends each hop through the
 transport): the scheme must be https, and every address the host resolves to must be public -
 not loopback, RFC 1918/ULA private, link-local (169.254.169.254, the cloud metadata service),
-CGNAT, multicast, reserved or unspecified (RELIABILITY.md 6.4, OWASP SSRF cheat sheet).
+CGNAT, multicast, reserved or unspecified (docs/reliability.md §6.4, OWASP SSRF cheat sheet).
 ``[http] allow_private_hosts = true`` (tests, local mirrors) turns the check off and allows http.
 A name that does not resolve is let through: the connection then fails on its own.
 Known limit: the address is resolved again when connecting (DNS rebinding is not prevented).

@@ -66,12 +66,12 @@ class _Net:
     http: HttpConfig
     now: datetime
     sleep: Callable[[float], None]
-    clock: Callable[[], float]
+    monotonic: Callable[[], float]
 
     def get(self, url: str, *, accept: str, validators: Validators | None) -> Fetched:
         return fetch_url(
             self.client, url, http=self.http, now=self.now, validators=validators,
-            accept=accept, sleep=self.sleep, clock=self.clock,
+            accept=accept, sleep=self.sleep, monotonic=self.monotonic,
         )  # fmt: skip
 
 
@@ -164,7 +164,7 @@ def fetch_source_date(
     engine: Engine,
     now: datetime,
     sleep: Callable[[float], None] = time.sleep,
-    clock: Callable[[], float] = time.monotonic,
+    monotonic: Callable[[], float] = time.monotonic,
     max_file_bytes: int = 20_000_000,
 ) -> FetchedPage | Unchanged:
     """Fetch and parse ``day`` from ``source``; nothing is stored (see :func:`ingest_source_date`).
@@ -183,7 +183,7 @@ def fetch_source_date(
             f"deferred until {deferred_until:%Y-%m-%d %H:%M:%S} UTC (rate limited earlier)",
             deferred_until=deferred_until,
         )
-    net = _Net(client=client, http=http, now=now, sleep=sleep, clock=clock)
+    net = _Net(client=client, http=http, now=now, sleep=sleep, monotonic=monotonic)
     fetch = _fetch_api if source.kind == "hf-api" else _fetch_html
     try:
         return fetch(source.name, day, net, stored)
@@ -203,7 +203,7 @@ def ingest_source_date(
     engine: Engine,
     now: datetime,
     sleep: Callable[[float], None] = time.sleep,
-    clock: Callable[[], float] = time.monotonic,
+    monotonic: Callable[[], float] = time.monotonic,
     max_file_bytes: int = 20_000_000,
     on_stored: Callable[[Session, PageReport], None] | None = None,
 ) -> PageReport:
@@ -213,7 +213,7 @@ def ingest_source_date(
     """
     result = fetch_source_date(
         source, day, http=http, client=client, engine=engine, now=now, sleep=sleep,
-        clock=clock, max_file_bytes=max_file_bytes,
+        monotonic=monotonic, max_file_bytes=max_file_bytes,
     )  # fmt: skip
     if isinstance(result, Unchanged):
         with read_session(engine) as session:

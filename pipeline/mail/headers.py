@@ -3,7 +3,7 @@
 Every header value that contains data (titles, topic names, the list title) goes through
 :func:`header_text`. Python 3.11.7/3.12.1 serialise an RFC 2047 encoded newline
 (``=?UTF-8?Q?=0A?=``) or a trailing newline into a real header line (CVE-2024-6923,
-python/cpython#121650; RELIABILITY.md 6.3), so we do not rely on the stdlib to refuse them.
+python/cpython#121650; docs/reliability.md §6.3), so we do not rely on the stdlib to refuse them.
 """
 
 from __future__ import annotations

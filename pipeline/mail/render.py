@@ -2,7 +2,7 @@
 
 Bodies are rendered once per distinct topic set (:func:`render_bodies`) with a placeholder for
 the unsubscribe URL; :func:`build_message` only fills in that URL and the headers, so the cost of
-a run grows with the number of topic sets, not subscribers (RELIABILITY.md 2.2.5). Message-IDs
+a run grows with the number of topic sets, not subscribers (docs/reliability.md §2.2.5). Message-IDs
 are ``HMAC-SHA256(secret, subscriber|edition)`` (deterministic, unguessable: 2.1); every header
 value made from data goes through :func:`pipeline.mail.headers.header_text` (6.3).
 """
@@ -35,7 +35,7 @@ from pipeline.records import Edition, StoredPaper
 
 HTML_TEMPLATE = "email/digest.html"
 TEXT_TEMPLATE = "email/digest.txt"
-HTML_LIMIT = 100_000  # bytes; Gmail clips HTML over ~102 KB, hiding the footer (RELIABILITY 2.1)
+HTML_LIMIT = 100_000  # bytes; Gmail clips HTML over ~102 KB (docs/reliability.md §2.1)
 TITLE_CHARS = 300  # a 100 KB "title" must not blow the size budget
 # Stands in for the subscriber's unsubscribe URL in shared bodies: URL-safe, so autoescaping and
 # CSS inlining leave it as is, and it cannot occur in escaped data (it has no '<' to fake).

@@ -5,8 +5,8 @@ a failure is known: anything before the server's 354 is safe to retry; a connect
 the body was sent is ``uncertain`` (RFC 1047: the server may hold the message). Replies are
 classified by their code, not by smtplib's exception class (RCPT 450 and 550 both arrive as
 ``SMTPRecipientsRefused``). STARTTLS always verifies the certificate
-(``ssl.create_default_context()``; smtplib's default does not: RELIABILITY.md 0.2). The password
-comes from ``PAPERBOY_SMTP_PASSWORD`` only and never appears in messages.
+(``ssl.create_default_context()``; smtplib's default does not: docs/reliability.md §0.2). The
+password comes from ``PAPERBOY_SMTP_PASSWORD`` only and never appears in messages.
 """
 
 from __future__ import annotations

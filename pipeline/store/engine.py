@@ -3,7 +3,7 @@
 SQLite gets WAL, a busy timeout and foreign keys on every connection, and write transactions
 start with ``BEGIN IMMEDIATE``: a deferred transaction that reads and then writes fails at once
 with "database is locked" when another connection committed in between, whatever the busy
-timeout (RELIABILITY.md 0.4 and 5.1). PostgreSQL needs none of this.
+timeout (docs/reliability.md §0.4 and 5.1). PostgreSQL needs none of this.
 """
 
 from __future__ import annotations

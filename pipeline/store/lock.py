@@ -2,7 +2,7 @@
 
 SQLite deployments lock a separate file next to the database with ``flock`` (via filelock);
 the kernel drops it when the process dies, unlike a PID file, and it never touches SQLite's own
-POSIX locks (RELIABILITY.md 3.3). PostgreSQL deployments (several replicas) take a session
+POSIX locks (docs/reliability.md §3.3). PostgreSQL deployments (several replicas) take a session
 advisory lock on one dedicated connection held for the whole run; it is released when that
 connection closes, also when the process is killed. Use a direct connection or session pooling:
 under PgBouncer transaction pooling a session lock is not safe.

@@ -1,6 +1,6 @@
 """The outbox: one row per (subscriber, edition) and its delivery state. I/O edge: a ``Session``.
 
-States (RELIABILITY.md 2.2)::
+States (docs/reliability.md §2.2)::
 
     pending --claim--> sending --250--> sent
                           |--4xx / connection lost before DATA--> retry --(due)--> sending
@@ -126,7 +126,7 @@ def claim_due(*, session: Session, edition: date, now: datetime, limit: int) -> 
     """Claim up to ``limit`` due rows (now ``sending``); the caller commits before SMTP.
 
     PostgreSQL locks the candidates ``FOR UPDATE SKIP LOCKED``, so concurrent workers each get
-    other rows and never wait on each other (RELIABILITY.md 2.2); on SQLite the caller's
+    other rows and never wait on each other (docs/reliability.md §2.2); on SQLite the caller's
     ``BEGIN IMMEDIATE`` admits one claimer at a time (the locking clause renders as nothing).
     """
     candidates = (

@@ -1,8 +1,8 @@
 """The double opt-in confirmation message. Pure; no I/O.
 
 Plain text only; every header value made from data goes through
-:func:`pipeline.mail.headers.header_text` (CVE-2024-6923, RELIABILITY 6.3) and the recipient is a
-validated address, so nothing a form carries can add a header.
+:func:`pipeline.mail.headers.header_text` (CVE-2024-6923, docs/reliability.md §6.3) and the
+recipient is a validated address, so nothing a form carries can add a header.
 """
 
 from __future__ import annotations

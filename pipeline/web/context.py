@@ -2,7 +2,7 @@
 
 One :class:`Web` is built per app by :func:`pipeline.web.app.create_app`; handlers get it from
 ``request.app.state.web``. Pages are rendered by the autoescaping jinja environment with
-StrictUndefined (RELIABILITY 6.1) from ``templates/web/*.html``.
+StrictUndefined (docs/reliability.md §6.1) from ``templates/web/*.html``.
 """
 
 from __future__ import annotations

@@ -35,5 +35,5 @@ def parse_saved_page(
             origin,
             "saved API JSON has no listing date: pass --date or name the file like 2026-08-21.json",
         )
-    # saved archives may hold the collector defects of HF_FORMATS.md 2.8: accept them here
+    # saved archives may hold the collector defects of docs/hf-formats.md §2.8: accept them here
     return parse_api_json(text, origin=origin, source=source, listing_date=day, lenient=True)

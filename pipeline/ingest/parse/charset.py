@@ -1,7 +1,7 @@
 """Bytes to text for fetched pages, with explicit charsets. Pure; no I/O.
 
 httpx decodes a body without a charset as UTF-8 with replacement characters, so a cp1252 page
-comes back as ``'R�sum�'`` (RELIABILITY.md 0.5). JSON is UTF-8 (RFC 8259; a BOM is tolerated);
+comes back as ``'R�sum�'`` (docs/reliability.md §0.5). JSON is UTF-8 (RFC 8259; a BOM is tolerated);
 HTML follows the WHATWG order: byte-order mark, then the Content-Type charset, then a
 ``<meta charset>`` in the first bytes, else UTF-8.
 """

@@ -1,7 +1,7 @@
 """Parser for Hugging Face daily papers JSON (``/api/daily_papers?date=D``). Pure; no I/O.
 
 The API answers a JSON array of entries ``{paper: {id, title, summary, authors, upvotes, ...},
-title, summary, ...}`` (shared/HF_FORMATS.md section 2). :func:`parse_entries` turns such entries
+title, summary, ...}`` (docs/hf-formats.md §2). :func:`parse_entries` turns such entries
 into :class:`~pipeline.records.ParsedPaper` and is shared with the HTML extractor
 (:mod:`pipeline.ingest.parse.hf_html`), whose embedded JSON holds the same entries. The
 response carries no listing date: the caller passes the date it asked for.
@@ -64,7 +64,7 @@ def _unwrap(data: Any, *, origin: str, lenient: bool, listing_date: date) -> lis
 def load_entries(text: str, *, origin: str, listing_date: date, lenient: bool) -> list[Any]:
     """Decode the JSON text of a daily papers response into raw entry objects.
 
-    ``lenient`` accepts the two defects of saved archives (HF_FORMATS.md 2.8): a list of
+    ``lenient`` accepts the two defects of saved archives (docs/hf-formats.md §2.8): a list of
     Python-repr strings and a ``{"status", "date", "data": [...]}`` wrapper. Both come from a
     third-party collector, never from the API, so live responses are parsed strictly: a string
     or wrapper from the live API means something else answered, and we refuse it.
@@ -125,7 +125,7 @@ def _paper_id(paper: Mapping[str, Any], *, origin: str, where: str) -> tuple[str
     if raw is None or raw == "":
         raise ParseError(origin, f"{where} has no paper.id")
     if not isinstance(raw, str):
-        # a float round-trip turns 2503.02130 into 2503.0213 (HF_FORMATS.md 0.2): refuse it
+        # a float round-trip turns 2503.02130 into 2503.0213 (docs/hf-formats.md §0.2): refuse it
         raise ParseError(origin, f"{where}: paper.id {raw!r} is a number, expected a string")
     return normalize_arxiv_id(raw), raw
 
@@ -149,7 +149,7 @@ def parse_entry(item: Any, *, origin: str, rank: int) -> ParsedPaper:
     summary_value = paper.get("summary", item.get("summary", ""))
     summary = _text(summary_value, origin=origin, what=f"{where} summary")
     links = _links(paper, summary)
-    if arxiv_id is None:  # not an arXiv paper: identity falls back to the title (HF_FORMATS 5.2)
+    if arxiv_id is None:  # no arXiv id: identity falls back to the title (docs/hf-formats.md §5.2)
         links = (f"https://huggingface.co/papers/{raw_id}", *links)
     upvotes = paper.get("upvotes")
     keywords = paper.get("ai_keywords")

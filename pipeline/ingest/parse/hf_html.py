@@ -1,7 +1,7 @@
 """Parser for Hugging Face daily papers HTML pages (``/papers/date/D``). Pure; no I/O.
 
 The page embeds the day's entries as HTML-escaped JSON in ``<div data-target="DailyPapers"
-data-props="{...}">`` under ``dailyPapers`` (same entries as the API, HF_FORMATS.md 4.1), and
+data-props="{...}">`` under ``dailyPapers`` (same entries as the API, docs/hf-formats.md §4.1), and
 its own date under ``dateString``. Hugging Face shows the latest published day for an empty or
 future date instead of a 404, so the page date is compared with the date asked for.
 

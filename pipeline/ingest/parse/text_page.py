@@ -1,4 +1,4 @@
-"""Parser for saved text digest pages (the format of shared/samples/page-*.txt). Pure; no I/O.
+"""Parser for saved text digest pages (the format of examples/pages/page-*.txt). Pure; no I/O.
 
 Layout: a few header lines (``new``, ``Subscribe``, ``Daily Papers``...), one line with the
 listing date (``Mar 14``, ``March 14`` or ``Mar 8, 2024``), then blocks separated by blank lines
@@ -18,7 +18,7 @@ from pipeline.records import Page, ParsedPaper
 
 # The date line must appear among the first lines of a page; real headers have 5-6 lines.
 HEADER_MAX_LINES = 15
-# No title in 9,581 real entries is longer than ~300 characters (HF_FORMATS.md 2.2); a longer
+# No title in 9,581 real entries is longer than ~300 characters (docs/hf-formats.md §2.2); a longer
 # block after an abstract is a second paragraph of that abstract, not a title.
 TITLE_MAX_CHARS = 500
 _MONTHS = {

@@ -2,7 +2,7 @@
 
 Run through :mod:`pipeline.store.migrate` (no alembic.ini needed): the caller passes an open
 connection in ``config.attributes["connection"]``. SQLite gets batch mode ("move and copy"),
-because it has almost no ALTER TABLE (RELIABILITY.md 5.4).
+because it has almost no ALTER TABLE (docs/reliability.md §5.4).
 """
 
 from __future__ import annotations
