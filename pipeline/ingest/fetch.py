@@ -7,7 +7,8 @@ honouring ``Retry-After`` and Hugging Face's ``RateLimit`` header; a wall-clock 
 httpx's per-operation timeouts (a server dripping one byte at a time never trips those), enforced
 by a watchdog that shuts the socket down even while the headers are still arriving; a body size
 cap; an SSRF guard on every hop (:mod:`pipeline.ingest.http_guard`);
-``If-None-Match``/``If-Modified-Since``. Sleep and the monotonic clock are parameters, so tests never wait.
+``If-None-Match``/``If-Modified-Since``. Sleep and the monotonic clock are parameters, so tests
+never wait.
 """
 
 from __future__ import annotations
@@ -236,7 +237,11 @@ def _attempt(
             body = b""
             if status == 200:
                 body = _read_body(
-                    response, url=url, max_bytes=policy.max_bytes, ends_at=ends_at, monotonic=monotonic
+                    response,
+                    url=url,
+                    max_bytes=policy.max_bytes,
+                    ends_at=ends_at,
+                    monotonic=monotonic,
                 )
             content_type = response.headers.get("content-type", "")
             return Fetched(
