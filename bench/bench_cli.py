@@ -33,7 +33,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SAMPLE = ROOT / "tests" / "data" / "samples" / "page-a.txt"
+SAMPLE = ROOT / "examples" / "pages" / "page-a.txt"
 GOAL = 4.0  # paperboy --help may cost at most 4x `python -c "import click"`
 
 
