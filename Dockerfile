@@ -10,8 +10,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PAPERBOY_DATABASE_URL=sqlite:////data/paperboy.db \
-    PAPERBOY_OUTPUT_DIR=/out \
-    PAPERBOY_CONFIG=/app/config/paperboy.toml
+    PAPERBOY_OUTPUT_DIR=/out
 
 WORKDIR /app
 COPY pyproject.toml README.md ./

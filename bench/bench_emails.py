@@ -20,19 +20,22 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pipeline.db import init_db, make_engine, write_session
-from pipeline.edition import Edition
-from pipeline.emails import (
-    EmailJob,
-    prepare_edition,
-    send_edition,
+from pipeline.mail.render import build_message, make_envs, message_id, render_bodies, settings_from
+from pipeline.mail.send import EmailJob, prepare_edition
+from pipeline.mail.send import send_due as send_edition
+from pipeline.records import (
+    Edition,
+    OutboxItem,
+    Outcome,
+    Page,
+    ParsedPaper,
+    StoredPaper,
+    SubscriberRecord,
 )
-from pipeline.outbox import OutboxItem, Outcome
-from pipeline.records import Page, ParsedPaper, StoredPaper
-from pipeline.render_email import build_message, make_envs, message_id, render_bodies, settings_from
 from pipeline.resources import resource_path
-from pipeline.store import upsert_page
-from pipeline.subscribers import SubscriberRecord, add_subscriber
+from pipeline.store.engine import init_db, make_engine, write_session
+from pipeline.store.papers import upsert_page
+from pipeline.store.subscribers import add_subscriber
 from pipeline.topics import Rule, Topic, phrase_pattern
 
 NOW = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)

@@ -11,9 +11,9 @@ from datetime import UTC, date, datetime, timedelta
 
 from feedgen.feed import FeedGenerator
 
-from pipeline.feed_items import build_feed, pick_topic_papers
+from pipeline.feeds.items import build_feed, pick_topic_papers
+from pipeline.feeds.render import render_atom, render_rss
 from pipeline.records import FeedInput, StoredPaper
-from pipeline.render_feeds import render_atom, render_rss
 from pipeline.topics import parse_topics
 
 TOPICS, ITEMS, REPEAT = 50, 200, 3

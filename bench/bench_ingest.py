@@ -24,11 +24,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import Engine, text
 
-from pipeline import tables
-from pipeline.db import init_db, make_engine, write_session
 from pipeline.identity import title_key
-from pipeline.parse.text_page import parse_text_page
-from pipeline.store import upsert_page
+from pipeline.ingest.parse.text_page import parse_text_page
+from pipeline.store import tables
+from pipeline.store.engine import init_db, make_engine, write_session
+from pipeline.store.papers import upsert_page
 
 NOW = datetime(2026, 11, 23, tzinfo=UTC)
 WORDS = (

@@ -1,12 +1,17 @@
 """Live-source figures: HF API JSON parse speed over the real archive, HTML extraction, fetch+store.
 
-Run: python bench/bench_live.py  (needs /work/shared/hf-api for the archive figure)
+Run: PYTHONPATH=. python bench/bench_live.py [--archive DIR]
+The archive figure parses the day files under DIR (default: $PAPERBOY_HF_ARCHIVE, else the small
+real subset shipped in tests/data/hf/archive/); the figure in docs/benchmarks.md is for the full
+archive (2404589803/hf-daily-paper-newsletter-chinese, 84 day files: see tests/data/hf/README.md).
 """
 
 from __future__ import annotations
 
+import argparse
 import html
 import json
+import os
 import tempfile
 import time
 from datetime import UTC, date, datetime
@@ -15,18 +20,18 @@ from pathlib import Path
 import httpx
 
 from pipeline.config import HttpConfig, SourceConfig
-from pipeline.db import init_db, make_engine
-from pipeline.fetch import make_client
-from pipeline.parse.hf_api import parse_api_json
-from pipeline.parse.hf_html import parse_daily_html
-from pipeline.sources import ingest_source_date
+from pipeline.ingest.fetch import make_client
+from pipeline.ingest.parse.hf_api import parse_api_json
+from pipeline.ingest.parse.hf_html import parse_daily_html
+from pipeline.ingest.sources import ingest_source_date
+from pipeline.store.engine import init_db, make_engine
 
-ARCHIVE = Path("/work/shared/hf-api/2404589803__hf-daily-paper-newsletter-chinese")
+SHIPPED_ARCHIVE = Path(__file__).resolve().parents[1] / "tests" / "data" / "hf" / "archive"
 NOW = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
 
 
-def bench_archive() -> None:
-    files = [p for p in sorted(ARCHIVE.glob("Paper_metadata_download/*.json"))
+def bench_archive(archive: Path) -> None:
+    files = [p for p in sorted(archive.glob("Paper_metadata_download/*.json"))
              if p.stem not in ("2024-12-11", "2025-01-10")]  # fmt: skip
     texts = [(p.read_text(encoding="utf-8"), date.fromisoformat(p.stem)) for p in files]
     size = sum(len(t.encode()) for t, _ in texts)
@@ -63,7 +68,11 @@ def bench_fetch_store() -> None:
         engine = make_engine(f"sqlite:///{tmp}/b.db")
         init_db(engine)
         http = HttpConfig(hf_base_url="https://hf.test")
-        client = make_client(http, transport=httpx.MockTransport(handler))
+        client = make_client(
+            http,
+            transport=httpx.MockTransport(handler),
+            resolve=lambda _host: ["93.184.216.34"],  # the SSRF guard's look-up, without DNS
+        )
         start = time.perf_counter()
         for d in days:
             ingest_source_date(
@@ -80,7 +89,22 @@ def bench_fetch_store() -> None:
         engine.dispose()
 
 
-if __name__ == "__main__":
-    if ARCHIVE.is_dir():
-        bench_archive()
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--archive",
+        type=Path,
+        default=Path(os.environ.get("PAPERBOY_HF_ARCHIVE") or SHIPPED_ARCHIVE),
+        help="folder holding Paper_metadata_download/<date>.json "
+        "(default: $PAPERBOY_HF_ARCHIVE, else the subset in tests/data/hf/archive)",
+    )
+    args = parser.parse_args()
+    if not args.archive.is_dir():
+        parser.error(f"--archive {args.archive}: not a folder")
+    print(f"archive: {args.archive}")
+    bench_archive(args.archive)
     bench_fetch_store()
+
+
+if __name__ == "__main__":
+    main()

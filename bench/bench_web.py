@@ -8,6 +8,7 @@ edition page, a topic page, a title search and the RFC 8058 one-click POST.
 
 from __future__ import annotations
 
+import dataclasses
 import statistics
 import sys
 import tempfile
@@ -19,12 +20,15 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pipeline.config import config_from_mapping
-from pipeline.db import init_db, make_engine, write_session
-from pipeline.feeds import render_all_feeds
+from pipeline.addresses import unsubscribe_token
+from pipeline.app import Paperboy
+from pipeline.clock import fixed_clock
+from pipeline.config import Secrets, config_from_mapping
+from pipeline.feeds.publish import render_all_feeds
 from pipeline.records import Page, ParsedPaper
-from pipeline.store import upsert_page
-from pipeline.subscribers import add_subscriber, unsubscribe_token
+from pipeline.store.engine import init_db, make_engine, write_session
+from pipeline.store.papers import upsert_page
+from pipeline.store.subscribers import add_subscriber
 from pipeline.topics import load_topics, topics_file
 from pipeline.web.app import create_app
 from tests.email_support import free_port
@@ -86,9 +90,8 @@ def main() -> None:
                 now=now,
             )
         token = unsubscribe_token(b"bench", record.token_nonce)
-        app = create_app(
-            cfg, engine=engine, now=lambda: now, topics=topics, env={"PAPERBOY_SECRET": "bench"}
-        )
+        bench_cfg = dataclasses.replace(cfg, secrets=Secrets(secret="bench"))
+        app = create_app(Paperboy(bench_cfg, engine=engine, clock=fixed_clock(now), topics=topics))
         print(f"store: {days * per_day} papers over {days} editions")
         with live_server(app, port) as base, httpx.Client(base_url=base) as client:
             etag = client.get("/feeds/all.xml").headers["etag"]

@@ -22,9 +22,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench_ingest import NOW, page_text
 
-from pipeline.db import make_engine, write_session
-from pipeline.parse.text_page import parse_text_page
-from pipeline.store import upsert_page
+from pipeline.ingest.parse.text_page import parse_text_page
+from pipeline.store.engine import make_engine, write_session
+from pipeline.store.papers import upsert_page
 
 
 def ingest_one(url_engine: object, size: int, number: int, rng: random.Random) -> float:

@@ -30,8 +30,8 @@ from bench_feeds import measure_render
 from bench_ingest import NOW, bench_ingest, bench_parse, page_text, title_of
 from sqlalchemy import text
 
-from pipeline.db import make_engine
 from pipeline.identity import title_key
+from pipeline.store.engine import make_engine
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/paperboy_bench"
 

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from pipeline.errors import ConfigError
 
@@ -29,6 +31,13 @@ ENV_OVERRIDES: Mapping[str, tuple[str, str]] = {
     "PAPERBOY_HF_BASE_URL": ("http", "hf_base_url"),
 }
 SOURCE_KINDS = ("files", "hf-api", "hf-html")
+DEFAULT_SOURCE = "saved-pages"  # the source name of pages ingested by path
+SECRET_ENV = "PAPERBOY_SECRET"  # HMAC key of Message-IDs and tokens; else one kept in the store
+SMTP_PASSWORD_ENV = "PAPERBOY_SMTP_PASSWORD"
+# http(s)://host[:port][/path]: no query, fragment or user info (links are built by appending).
+_SITE_URL = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~/%-]*)?$")
+_BOOLEANS = {"1": True, "true": True, "yes": True, "on": True,
+             "0": False, "false": False, "no": False, "off": False}  # fmt: skip
 
 
 def _help(default: Any, text: str) -> Any:
@@ -100,6 +109,112 @@ class SourceConfig:
 
 
 @dataclass(frozen=True)
+class Secrets:
+    """Secrets from the environment; ``repr`` says only whether each is set."""
+
+    secret: str = ""  # PAPERBOY_SECRET
+    smtp_password: str = ""  # PAPERBOY_SMTP_PASSWORD
+
+    def __repr__(self) -> str:
+        state = {
+            name: "set" if getattr(self, name) else "unset" for name in ("secret", "smtp_password")
+        }
+        return f"Secrets({', '.join(f'{k}=<{v}>' for k, v in state.items())})"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Secrets:
+        """Read both variables once."""
+        return cls(secret=env.get(SECRET_ENV, ""), smtp_password=env.get(SMTP_PASSWORD_ENV, ""))
+
+
+@dataclass(frozen=True)
+class SmtpTarget:
+    """Where and how to connect; ``password`` is never printed (repr hides it)."""
+
+    host: str
+    port: int
+    user: str
+    password: str
+    starttls: bool
+    implicit_tls: bool
+    tls_verify: bool = True
+    ca_file: str = ""  # extra CA bundle to trust (a private relay's CA)
+
+    def __repr__(self) -> str:
+        return f"SmtpTarget({self.describe()})"
+
+    def describe(self) -> str:
+        """``smtp://user@host:port`` for messages, without the password."""
+        user = f"{self.user}@" if self.user else ""
+        scheme = "smtps" if self.implicit_tls else "smtp"
+        return f"{scheme}://{user}{self.host}:{self.port}"
+
+
+def _flag(query: Mapping[str, str], name: str, default: bool) -> bool:
+    value = query.get(name)
+    if value is None:
+        return default
+    if value.lower() not in _BOOLEANS:
+        raise ConfigError(f"{name}={value!r}: expected true or false", key="email.smtp_url")
+    return _BOOLEANS[value.lower()]
+
+
+def parse_smtp_url(url: str, *, password: str = "") -> SmtpTarget:
+    """Parse ``smtp://user@host:587?starttls=true[&ca_file=PATH]`` or ``smtps://host``.
+
+    A password in the URL is refused (it comes from ``PAPERBOY_SMTP_PASSWORD``);
+    ``tls_verify=false`` exists for tests only (the transport logs a warning).
+    """
+    parts = urlsplit(url)
+    if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+        raise ConfigError(
+            "expected smtp://[user@]host[:port][?starttls=true]", key="email.smtp_url"
+        )
+    if parts.password:
+        raise ConfigError(
+            f"put the password in {SMTP_PASSWORD_ENV}, not in the URL", key="email.smtp_url"
+        )
+    try:
+        port = parts.port
+    except ValueError:
+        raise ConfigError("invalid port", key="email.smtp_url") from None
+    query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+    unknown = set(query) - {"starttls", "tls_verify", "ca_file"}
+    if unknown:
+        raise ConfigError(f"unknown options {sorted(unknown)}", key="email.smtp_url")
+    implicit = parts.scheme == "smtps"
+    return SmtpTarget(
+        host=parts.hostname,
+        port=port or (465 if implicit else 587),
+        user=unquote(parts.username or ""),
+        password=password,
+        starttls=_flag(query, "starttls", False) and not implicit,
+        implicit_tls=implicit,
+        tls_verify=_flag(query, "tls_verify", True),
+        ca_file=query.get("ca_file", ""),
+    )
+
+
+def normalize_site_url(url: str, *, where: str) -> str:
+    """``url`` stripped and ending in ``/``; a ConfigError saying how to set it otherwise."""
+    text = url.strip()
+    if not _SITE_URL.match(text.rstrip("/") or "-"):
+        raise ConfigError(
+            f"{text!r} is not an absolute http(s) URL; feeds and emails need absolute links: set "
+            "[output] site_url to the public URL of the output folder, e.g. "
+            "https://example.org/paperboy/ (no query or fragment)",
+            path=where,
+            key="output.site_url",
+        )
+    return text.rstrip("/") + "/"
+
+
+def join_url(base: str, path: str) -> str:
+    """``path`` (relative, no leading slash needed) under ``base`` (which ends in ``/``)."""
+    return base + path.lstrip("/")
+
+
+@dataclass(frozen=True)
 class Config:
     """Everything paperboy reads from config files and the environment."""
 
@@ -113,11 +228,32 @@ class Config:
     schedule: ScheduleConfig = ScheduleConfig()
     sources: tuple[SourceConfig, ...] = (SourceConfig(name="hf-daily", kind="hf-api"),)
     topics_file: Path | None = None  # None: the shipped default topics
+    smtp: SmtpTarget | None = None  # email.smtp_url parsed; None: .eml files in the outbox folder
+    secrets: Secrets = Secrets()
 
     @property
     def database_url(self) -> str:
         """The store URL with a relative SQLite path made absolute."""
         return resolve_database_url(self.store.database_url, self.base_dir)
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        """The SQLite store's file, or None (PostgreSQL, in-memory)."""
+        return sqlite_file(self.database_url)
+
+    @property
+    def site_url(self) -> str:
+        """The public URL of the output folder, ending in ``/``."""
+        return self.output.site_url
+
+    def url_for(self, path: str) -> str:
+        """The public URL of ``path`` under the site (``feeds/all.xml``, ``unsubscribe/T``)."""
+        return join_url(self.output.site_url, path)
+
+    @property
+    def where(self) -> str:
+        """The config file for messages (``<defaults>`` when none)."""
+        return str(self.path) if self.path else "<defaults>"
 
     @property
     def output_dir(self) -> Path:
@@ -144,6 +280,28 @@ def resolve_database_url(url: str, base_dir: Path) -> str:
         if rest and rest != ":memory:":
             return prefix + str((base_dir / rest).resolve())
     return url
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file of a ``sqlite:///path`` URL (None for other databases and in-memory SQLite)."""
+    prefix = "sqlite:///"
+    if not url.startswith(prefix) or url.endswith(":memory:") or url == prefix:
+        return None
+    return Path(url.removeprefix(prefix).partition("?")[0])
+
+
+def redact_url(url: str) -> str:
+    """``url`` with any password replaced by ``***``, for messages and logs."""
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:
+        return "<unparsable URL>"
+    if not password:
+        return url
+    user, _, host = parts.netloc.rpartition("@")
+    name = user.partition(":")[0]
+    return parts._replace(netloc=f"{name}:***@{host}").geturl()
 
 
 def _coerce(value: Any, annotation: str, *, path: str, key: str) -> Any:
@@ -233,11 +391,22 @@ def config_from_mapping(
     topics = data.get("topics_file")
     if topics is not None and not isinstance(topics, str):
         raise ConfigError("expected a path string", path=where, key="topics_file")
+    secrets = Secrets.from_env(env or {})
+    output: OutputConfig = sections.pop("output")
+    output = dataclasses.replace(output, site_url=normalize_site_url(output.site_url, where=where))
+    smtp_url = sections["email"].smtp_url.strip()
+    try:
+        smtp = parse_smtp_url(smtp_url, password=secrets.smtp_password) if smtp_url else None
+    except ConfigError as exc:
+        raise ConfigError(str(exc), path=where) from None
     return Config(
         base_dir=base_dir,
         path=path,
         sources=sources,
         topics_file=base_dir / topics if topics else None,
+        output=output,
+        smtp=smtp,
+        secrets=secrets,
         **sections,
     )
 

@@ -9,6 +9,7 @@ the message, so callers (reports, JSON output) can use it::
     ├── ParseError       a page could not be read or parsed (names the file/URL and the problem)
     ├── FetchError       a URL could not be fetched (names the URL and the status)
     ├── StoreError       the database refused or is in a state we cannot use
+    │   └── LockedError  another paperboy run holds the job lock
     ├── RenderError      a template or feed could not be rendered (names the template)
     └── DeliveryError    a feed could not be written or a message not sent (names the host/path)
 """
@@ -62,6 +63,10 @@ class FetchError(PipelineError):
 
 class StoreError(PipelineError):
     """The store could not be opened, read or written."""
+
+
+class LockedError(StoreError):
+    """Another paperboy run holds the job lock (not a failure: the other run does the work)."""
 
 
 class RenderError(PipelineError):

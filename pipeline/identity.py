@@ -2,8 +2,8 @@
 
 A paper's key is ``arxiv:<id>`` when a page gives its arXiv id, else ``title:<folded title>``.
 Once stored, a key never changes (feed GUIDs derive from it); a paper first seen by title and
-later by arXiv id keeps its title key and gains the arXiv id (see :mod:`pipeline.store`).
-Rules follow shared/HF_FORMATS.md section 5.2.
+later by arXiv id keeps its title key and gains the arXiv id (see :mod:`pipeline.store.papers`).
+Rules follow docs/hf-formats.md §5.2.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import re
 import unicodedata
 
 # C0/C1 controls (except TAB, LF, CR), DEL, lone surrogates and non-characters: XML 1.0
-# forbids them and feedgen raises on them (RELIABILITY.md 1.3), so they go at ingest.
+# forbids them and feedgen raises on them (docs/reliability.md §1.3), so they go at ingest.
 _DROP_CONTROL = dict.fromkeys([*range(9), 11, 12, *range(14, 32), *range(127, 160), 65534, 65535])
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 # Identity ignores everything but letters and digits: "Multi-Head", "Multi Head" and

@@ -6,6 +6,7 @@ return these records, so renderers never touch a database session.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from urllib.parse import quote, quote_plus
@@ -143,3 +144,78 @@ class FeedInput:
     author: str
     updated: datetime  # aware UTC, derived from the entries' data
     entries: tuple[FeedEntry, ...]  # in feed order (newest first)
+
+
+@dataclass(frozen=True, slots=True)
+class Edition:
+    """One listing date's papers: first seen that day (new) and seen before (recurring)."""
+
+    day: date
+    new: tuple[StoredPaper, ...]
+    recurring: tuple[StoredPaper, ...]
+
+    def for_topics(self, slugs: Sequence[str]) -> Edition:
+        """The papers of any of ``slugs`` (each paper once, whatever its number of topics)."""
+        wanted = set(slugs)
+        return Edition(
+            day=self.day,
+            new=tuple(p for p in self.new if wanted & set(p.topics)),
+            recurring=tuple(p for p in self.recurring if wanted & set(p.topics)),
+        )
+
+    @property
+    def empty(self) -> bool:
+        """True when the edition lists no paper."""
+        return not self.new and not self.recurring
+
+
+SUBSCRIBER_STATUSES = ("active", "unsubscribed", "bouncing")
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriberRecord:
+    """A subscriber as the email stage sees it."""
+
+    id: int
+    email: str
+    topics: tuple[str, ...]
+    status: str  # one of SUBSCRIBER_STATUSES
+    token_nonce: str
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxItem:
+    """A due outbox row with what sending it needs."""
+
+    id: int
+    subscriber_id: int
+    email: str
+    topics: tuple[str, ...]
+    status: str
+    token_nonce: str
+    message_id: str
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What one delivery attempt did, as the outbox records it."""
+
+    state: str  # sent | retry | failed | uncertain | skipped | pending (claim handed back)
+    code: int | None = None
+    detail: str = ""
+    stop: bool = False  # the connection is unusable or the problem is not this message's
+    bounce: bool = False  # the address was refused permanently
+
+
+@dataclass(frozen=True, slots=True)
+class Validators:
+    """Conditional-GET validators of a previous response."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+
+    def headers(self) -> dict[str, str]:
+        """Request headers that ask the server for 304 if nothing changed."""
+        found = {"If-None-Match": self.etag, "If-Modified-Since": self.last_modified}
+        return {name: value for name, value in found.items() if value}

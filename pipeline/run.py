@@ -10,35 +10,36 @@ nothing the second time.
 from __future__ import annotations
 
 import logging
-import os
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import httpx
-from sqlalchemy import Engine
-
-from pipeline.config import Config, SourceConfig
-from pipeline.db import read_session, write_session
-from pipeline.email_queue import (
+from pipeline.config import DEFAULT_SOURCE, Config, SourceConfig
+from pipeline.errors import FetchError, PipelineError
+from pipeline.feeds.publish import FeedsReport, render_all_feeds
+from pipeline.ingest.fetch import make_client
+from pipeline.ingest.saved_pages import ingest_files
+from pipeline.ingest.sources import ingest_source_date
+from pipeline.mail.send import EmailReport, deliver_edition
+from pipeline.records import Failure, PageReport
+from pipeline.store.editions import (
     clear_edition,
     editions_in_flight,
     mark_edition,
     pending_editions,
 )
-from pipeline.emails import EmailReport
-from pipeline.errors import FetchError, PipelineError
-from pipeline.feeds import FeedsReport, render_all_feeds
-from pipeline.fetch import make_client
-from pipeline.ingest import DEFAULT_SOURCE, ingest_files
-from pipeline.mailing import deliver_edition, email_problems, job_from_config
-from pipeline.outbox import due_editions
-from pipeline.records import Failure, PageReport
-from pipeline.sources import ingest_source_date
-from pipeline.store import last_listing_date, listing_dates
-from pipeline.topics import Topic
+from pipeline.store.engine import read_session, write_session
+from pipeline.store.outbox import due_editions
+from pipeline.store.papers import last_listing_date, listing_dates
+
+if TYPE_CHECKING:
+    import httpx
+    from sqlalchemy import Engine
+
+    from pipeline.app import Paperboy
 
 log = logging.getLogger(__name__)
 
@@ -187,32 +188,27 @@ def _ingest_folder(
 
 
 def run_once(
-    cfg: Config,
+    pb: Paperboy,
     *,
-    engine: Engine,
-    now: datetime,
-    topics: Sequence[Topic],
     extra_pages: Sequence[Path] = (),
     client: httpx.Client | None = None,
     sleep: Callable[[float], None] = time.sleep,
     offline: bool = False,
-    env: Mapping[str, str] | None = None,
     on_page: Callable[[PageReport], None] | None = None,
     on_failure: Callable[[Failure], None] | None = None,
 ) -> RunReport:
-    """Run the whole daily job once: ingest, feeds, emails."""
-    env = os.environ if env is None else env
+    """Run the whole daily job once: ingest, feeds, emails (the caller holds the run lock)."""
+    cfg, engine, now = pb.config, pb.engine, pb.clock()
     progress = _Progress(on_page=on_page, on_failure=on_failure)
     ingest_all(cfg, engine=engine, now=now, progress=progress, extra_pages=extra_pages,
                client=client, sleep=sleep, offline=offline)  # fmt: skip
     editions = tuple(sorted({p.listing_date for p in progress.pages if not p.unchanged}))
     feeds: FeedsReport | None = None
     try:
-        feeds = render_all_feeds(cfg, engine=engine, topics=topics, now=now)
+        feeds = render_all_feeds(cfg, engine=engine, topics=pb.topics, now=now)
     except PipelineError as exc:
         progress.fail("feeds", str(exc))
-    emails = send_emails(cfg, engine=engine, now=now, topics=topics, editions=editions,
-                         progress=progress, env=env)  # fmt: skip
+    emails = send_emails(pb, editions=editions, progress=progress)
     return RunReport(
         pages=tuple(progress.pages),
         failures=tuple(progress.failures),
@@ -224,17 +220,11 @@ def run_once(
 
 
 def send_emails(
-    cfg: Config,
-    *,
-    engine: Engine,
-    now: datetime,
-    topics: Sequence[Topic],
-    editions: Sequence[date],
-    progress: _Progress,
-    env: Mapping[str, str],
+    pb: Paperboy, *, editions: Sequence[date], progress: _Progress
 ) -> list[EmailReport]:
     """Deliver the editions that got new content (or were left unplanned by an earlier run that
     died or stopped), any edition with rows still due, and any with rows left ``sending``."""
+    engine = pb.engine
     with read_session(engine) as session:
         marked = pending_editions(session=session)
         stale = editions_in_flight(session=session)  # expired leases become 'uncertain'
@@ -243,14 +233,16 @@ def send_emails(
         return []
     reports = []
     try:
-        job = job_from_config(cfg, engine=engine, topics=topics, env=env)
+        job = pb.email_job()
         for day in due:
-            report = deliver_edition(cfg, engine=engine, day=day, job=job, now=now, env=env)
+            report = deliver_edition(
+                engine=engine, day=day, job=job, transport=pb.transport(day), clock=pb.clock
+            )
             if day in marked:  # its outbox rows are committed now
                 with write_session(engine) as session:
                     clear_edition(session=session, day=day)
             reports.append(report)
-            for problem in email_problems(report):
+            for problem in report.problems():
                 progress.fail(f"emails {day}", problem)
             if report.stopped:  # the server is unwell: leave the other editions for next time
                 break

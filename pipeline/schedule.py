@@ -1,7 +1,7 @@
 """``paperboy schedule``: APScheduler 3.x wiring only. The job is the same as ``paperboy run``.
 
 - A cron trigger in the configured time zone. On the DST fall-back day a time inside the
-  repeated hour fires twice (measured on APScheduler 3.11.3, RELIABILITY.md 0.3): harmless,
+  repeated hour fires twice (measured on APScheduler 3.11.3, docs/reliability.md §0.3): harmless,
   because a run is idempotent per edition (same feeds bytes, outbox rows unique); the default
   time (07:30) lies outside 00:00-04:00 anyway.
 - ``coalesce=True`` and ``max_instances=1``: late or piled-up runs become one run.

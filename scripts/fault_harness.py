@@ -42,9 +42,9 @@ sys.path.insert(0, str(REPO))
 from lxml import etree  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
-from pipeline.db import init_db, make_engine, read_session, write_session  # noqa: E402
-from pipeline.integrity import check_store  # noqa: E402
-from pipeline.subscribers import add_subscriber  # noqa: E402
+from pipeline.store.engine import init_db, make_engine, read_session, write_session  # noqa: E402
+from pipeline.store.integrity import check_store  # noqa: E402
+from pipeline.store.subscribers import add_subscriber  # noqa: E402
 from pipeline.topics import load_topics, topics_file  # noqa: E402
 from tests.email_support import Sink, smtp_sink  # noqa: E402
 

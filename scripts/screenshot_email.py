@@ -17,9 +17,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pipeline.edition import Edition
-from pipeline.records import StoredPaper
-from pipeline.render_email import make_envs, render_bodies, settings_from
+from pipeline.mail.render import make_envs, render_bodies, settings_from
+from pipeline.records import Edition, StoredPaper
 from pipeline.resources import resource_path
 from pipeline.topics import load_topics, topics_file
 

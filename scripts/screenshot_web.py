@@ -8,6 +8,7 @@ Writes OUTDIR/{home,edition,topic,subscribe}-{desktop,phone,dark}.png (desktop 1
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import tempfile
 from datetime import UTC, date, datetime
@@ -17,11 +18,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import Engine
 
-from pipeline.config import Config, config_from_mapping
-from pipeline.db import init_db, make_engine, write_session
-from pipeline.feeds import render_all_feeds
+from pipeline.app import Paperboy
+from pipeline.clock import fixed_clock
+from pipeline.config import Config, Secrets, config_from_mapping
+from pipeline.feeds.publish import render_all_feeds
 from pipeline.records import Page, ParsedPaper
-from pipeline.store import upsert_page
+from pipeline.store.engine import init_db, make_engine, write_session
+from pipeline.store.papers import upsert_page
 from pipeline.topics import load_topics, topics_file
 from pipeline.web.app import create_app
 from tests.email_support import free_port
@@ -90,7 +93,9 @@ def main() -> None:
     now = datetime(2026, 11, 23, 8, tzinfo=UTC)
     with tempfile.TemporaryDirectory() as tmp:
         cfg, engine, port = demo_store(Path(tmp), now)
-        app = create_app(cfg, engine=engine, now=lambda: now, env={"PAPERBOY_SECRET": "demo"})
+        pb = Paperboy(dataclasses.replace(cfg, secrets=Secrets(secret="demo")), engine=engine,
+                      clock=fixed_clock(now))  # fmt: skip
+        app = create_app(pb)
         with live_server(app, port) as base, chromium() as browser:
             for mode, width, scheme in (
                 ("desktop", 1280, "light"),

@@ -1,6 +1,10 @@
 """Shared fixtures: a real store (SQLite file, and PostgreSQL when a server answers), a fixed
 clock, page builders.
 
+No test resolves a host name: the autouse fixture :func:`no_host_name_lookups` makes
+``socket.getaddrinfo``/``gethostbyname`` fail for anything but ``localhost`` and IP literals
+(inject a resolver instead, e.g. ``make_client(..., resolve=...)``; see ``tests/hf_support.py``).
+
 The ``engine`` fixture runs each test on SQLite and on PostgreSQL. PostgreSQL comes from
 ``PAPERBOY_TEST_POSTGRES_URL`` or a server at 127.0.0.1:5432 (user postgres); without one the
 PostgreSQL variants are skipped with the reason. One database per test session, one fresh
@@ -9,10 +13,11 @@ schema per test (``search_path`` in the URL, so subprocesses given ``engine.url`
 
 from __future__ import annotations
 
+import ipaddress
 import itertools
 import os
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -21,11 +26,67 @@ from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
 from pipeline.config import Config, config_from_mapping
-from pipeline.db import init_db, make_engine
+from pipeline.store.engine import init_db, make_engine
 
-DATA = Path(__file__).resolve().parent / "data"
-SAMPLES = DATA / "samples"  # copies of shared/samples/page-{a,b,c}.txt
+REPO = Path(__file__).resolve().parents[1]
+DATA = REPO / "tests" / "data"
+# The three saved text pages the README's first command ingests; the tests count on their exact
+# content (tests/test_store.py hand-counts new and recurring papers), so there is one copy.
+SAMPLES = REPO / "examples" / "pages"
 NOW = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
+
+
+class HostLookupError(AssertionError):
+    """A test asked the system resolver for a host name (tests must not depend on DNS)."""
+
+
+# smtplib.SMTP looks up the machine's own name for its EHLO greeting when getfqdn() has no dot
+# (smtplib.py: gethostbyname(gethostname())): that name is the machine's, never a remote host.
+_OWN_NAME = socket.gethostname().lower()
+
+
+def is_local_host(host: object) -> bool:
+    """True for what needs no remote DNS: None, ``localhost``, this machine's name, IP literals."""
+    if host is None:
+        return True
+    name = host.decode("ascii", "replace") if isinstance(host, bytes) else str(host)
+    if name.lower() in ("", "localhost", _OWN_NAME):
+        return True
+    try:
+        ipaddress.ip_address(name.split("%", 1)[0])  # fe80::1%eth0 is a literal too
+    except ValueError:
+        return False
+    return True
+
+
+@pytest.fixture(autouse=True)
+def no_host_name_lookups(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """Make every host-name look-up in this test fail loudly (IP literals and localhost pass).
+
+    The look-up raises :class:`HostLookupError` (an AssertionError, so ``except OSError`` in the
+    code under test does not swallow it), and the test errors at teardown even if a thread or a
+    broad ``except`` hid the exception. Yields the list of names looked up (a test of this guard
+    clears it).
+    """
+    looked_up: list[str] = []
+
+    def guarded(real: Callable[..., object]) -> Callable[..., object]:
+        def lookup(host: object, *args: object, **kwargs: object) -> object:
+            if not is_local_host(host):
+                looked_up.append(repr(host))
+                raise HostLookupError(
+                    f"a test resolved the host name {host!r} through {real.__name__}: "
+                    "inject a resolver (make_client(..., resolve=...)) or use an IP literal"
+                )
+            return real(host, *args, **kwargs)
+
+        return lookup
+
+    for name in ("getaddrinfo", "gethostbyname", "gethostbyname_ex"):
+        monkeypatch.setattr(socket, name, guarded(getattr(socket, name)))
+    yield looked_up
+    if looked_up:
+        pytest.fail(f"host names resolved during the test: {', '.join(looked_up)}")
 
 
 @pytest.fixture
@@ -100,9 +161,11 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     eng.dispose()
 
 
-def make_config(tmp_path: Path, **sections: dict[str, object]) -> Config:
+def make_config(
+    tmp_path: Path, *, env: dict[str, str] | None = None, **sections: dict[str, object]
+) -> Config:
     """A Config rooted at tmp_path (data/ and out/ inside it), with section overrides."""
-    return config_from_mapping(dict(sections), base_dir=tmp_path, env={})
+    return config_from_mapping(dict(sections), base_dir=tmp_path, env=env or {})
 
 
 def text_page(listing: str, papers: list[tuple[str, str]], *, header: str | None = None) -> str:

@@ -17,13 +17,13 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from sqlalchemy import Engine
 
-from pipeline.db import write_session
-from pipeline.emails import EmailJob
+from pipeline.mail.render import make_envs, settings_from
+from pipeline.mail.send import EmailJob
 from pipeline.records import Page, ParsedPaper
-from pipeline.render_email import make_envs, settings_from
 from pipeline.resources import resource_path
-from pipeline.store import upsert_page
-from pipeline.subscribers import add_subscriber
+from pipeline.store.engine import write_session
+from pipeline.store.papers import upsert_page
+from pipeline.store.subscribers import add_subscriber
 from pipeline.topics import load_topics, topics_file
 
 DAY1 = date(2026, 11, 20)

@@ -1,4 +1,4 @@
-"""Structural checks of feed files (RELIABILITY.md F2), shared by the feed tests."""
+"""Structural checks of feed files (docs/reliability.md F2), shared by the feed tests."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Test helpers for live sources: a fake clock, recording mock transports, a raw socket server."""
+"""Test helpers for live sources: a fake clock, a fake resolver, recording mock transports, a raw
+socket server. No helper resolves a host name (tests/conftest.py forbids it)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from pipeline.config import HttpConfig
-from pipeline.fetch import make_client
+from pipeline.ingest.fetch import make_client
 
 
 @dataclass
@@ -31,6 +32,16 @@ class FakeClock:
 
 Handler = Callable[[httpx.Request], httpx.Response]
 
+# A public address (not private, loopback, link-local, reserved...) that nothing ever connects to:
+# the mock transports answer instead. Every name resolves to it, so the SSRF guard lets it through.
+PUBLIC_ADDRESS = "93.184.216.34"
+
+
+def fake_resolver(table: dict[str, list[str]] | None = None) -> Callable[[str], list[str]]:
+    """A resolver for the SSRF guard: ``table[host]``, else :data:`PUBLIC_ADDRESS` for any name."""
+    answers = table or {}
+    return lambda host: answers.get(host, [PUBLIC_ADDRESS])
+
 
 @dataclass
 class Recorder:
@@ -48,8 +59,10 @@ class Recorder:
 
 
 def mock_client(handler: Handler, http: HttpConfig | None = None) -> httpx.Client:
-    """The real client factory with a MockTransport underneath."""
-    return make_client(http or HttpConfig(), transport=httpx.MockTransport(handler))
+    """The real client factory (SSRF guard included) with a MockTransport and a fake resolver."""
+    return make_client(
+        http or HttpConfig(), transport=httpx.MockTransport(handler), resolve=fake_resolver()
+    )
 
 
 @contextmanager

@@ -1,4 +1,4 @@
-"""SQLite settings that keep concurrent runs from failing (RELIABILITY.md 0.4, 5.1; D2).
+"""SQLite settings that keep concurrent runs from failing (docs/reliability.md §0.4, §5.1; D2).
 
 SQLite only (these are its traps; PostgreSQL runs several writers). A deferred transaction that
 reads and later writes fails at once with "database is locked" when another connection committed in
@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, text
 
-from pipeline.db import init_db, make_engine, read_session, write_session
-from pipeline.tables import Meta
+from pipeline.store.engine import init_db, make_engine, read_session, write_session
+from pipeline.store.tables import Meta
 
 
 @pytest.fixture

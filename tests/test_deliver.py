@@ -7,8 +7,8 @@ import stat
 
 import pytest
 
-from pipeline.deliver import write_feed
 from pipeline.errors import DeliveryError
+from pipeline.feeds.write import write_feed
 
 
 def test_write_feed_writes_then_skips_identical_bytes(tmp_path):

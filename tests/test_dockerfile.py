@@ -1,4 +1,7 @@
-"""The container runs as a non-root user with exec-form entrypoint (RELIABILITY.md X8, 3.5)."""
+"""The container runs as a non-root user with an exec-form entrypoint.
+
+docs/reliability.md X8, §3.5.
+"""
 
 from __future__ import annotations
 

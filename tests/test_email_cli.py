@@ -11,9 +11,10 @@ import pytest
 from click.testing import CliRunner
 
 from pipeline.cli import cli
-from pipeline.db import init_db, make_engine
-from pipeline.deliver_email import open_smtp, parse_smtp_url
+from pipeline.config import parse_smtp_url
 from pipeline.errors import DeliveryError
+from pipeline.mail.smtp import open_smtp
+from pipeline.store.engine import init_db, make_engine
 from tests.conftest import NOW
 from tests.email_support import DAY2, Sink, seed, smtp_sink
 

@@ -8,11 +8,13 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from pipeline.db import read_session, write_session
-from pipeline.deliver_email import SmtpTarget, parse_smtp_url
-from pipeline.emails import EmlTransport, SmtpTransport, prepare_edition, send_edition
+from pipeline.clock import fixed_clock
+from pipeline.config import SmtpTarget, parse_smtp_url
 from pipeline.errors import ConfigError
-from pipeline.tables import OutboxMessage, Subscriber
+from pipeline.mail.send import prepare_edition, send_due
+from pipeline.mail.transports import EmlTransport, SmtpTransport
+from pipeline.store.engine import read_session, write_session
+from pipeline.store.tables import OutboxMessage, Subscriber
 from tests.email_support import DAY2, Sink, make_job, parse, seed, smtp_sink, subscribe
 
 TOPICS = {
@@ -34,13 +36,13 @@ def _run(engine, now, port, *, job=None, resend=False):
     edition, report = prepare_edition(
         engine=engine, day=DAY2, job=job, now=now, resend_uncertain=resend
     )
-    return send_edition(
+    return send_due(
         engine=engine,
         edition=edition,
         report=report,
         job=job,
         transport=SmtpTransport(target, timeout=5),
-        now=now,
+        clock=fixed_clock(now),
     )
 
 
@@ -175,13 +177,13 @@ def test_eml_transport_writes_each_message_once(engine, now, tmp_path):
     folder = tmp_path / "out" / "outbox" / DAY2.isoformat()
     for hours in (0, 1):
         edition, report = prepare_edition(engine=engine, day=DAY2, job=job, now=now)
-        send_edition(
+        send_due(
             engine=engine,
             edition=edition,
             report=report,
             job=job,
             transport=EmlTransport(folder),
-            now=now + timedelta(hours=hours),
+            clock=fixed_clock(now + timedelta(hours=hours)),
         )
     files = sorted(folder.glob("*.eml"))
     assert len(files) == 3 and not list(folder.glob(".tmp-*"))
@@ -202,13 +204,13 @@ def test_unsubscribed_after_planning_is_skipped(engine, now):
     sink = Sink()
     with smtp_sink(sink) as port:
         target = SmtpTarget("127.0.0.1", port, "", "", starttls=False, implicit_tls=False)
-        send_edition(
+        send_due(
             engine=engine,
             edition=edition,
             report=report,
             job=job,
             transport=SmtpTransport(target, timeout=5),
-            now=now,
+            clock=fixed_clock(now),
         )
     assert _states(engine) == {"reader000@example.com": "skipped", "reader001@example.com": "sent"}
 

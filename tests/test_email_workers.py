@@ -1,4 +1,7 @@
-"""Several `paperboy emails --worker` processes share an edition's outbox (RELIABILITY 2.2, E10)."""
+"""Several `paperboy emails --worker` processes share an edition's outbox.
+
+docs/reliability.md §2.2, E10.
+"""
 
 from __future__ import annotations
 
@@ -18,12 +21,13 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, insert
 
-from pipeline.db import init_db, make_engine, read_session, write_session
-from pipeline.deliver_email import parse_smtp_url
-from pipeline.email_worker import work_edition
-from pipeline.emails import SmtpTransport, prepare_edition
-from pipeline.outbox import claim_due, outbox_counts
-from pipeline.tables import Subscriber
+from pipeline.clock import fixed_clock
+from pipeline.config import parse_smtp_url
+from pipeline.mail.send import prepare_edition, send_due
+from pipeline.mail.transports import SmtpTransport
+from pipeline.store.engine import init_db, make_engine, read_session, write_session
+from pipeline.store.outbox import claim_due, outbox_counts
+from pipeline.store.tables import Subscriber
 from tests.conftest import NOW
 from tests.email_support import DAY2, SECRET, make_job, seed, smtp_sink
 
@@ -118,8 +122,8 @@ def test_two_worker_threads_deliver_each_message_once(engine: Engine) -> None:
 
         def work() -> None:
             edition, report = prepare_edition(engine=engine, day=DAY2, job=job, now=NOW)
-            work_edition(engine=engine, edition=edition, report=report, job=job,
-                         transport=SmtpTransport(target), now=NOW, batch=4)  # fmt: skip
+            send_due(engine=engine, edition=edition, report=report, job=job,
+                     transport=SmtpTransport(target), clock=fixed_clock(NOW), batch=4)  # fmt: skip
 
         threads = [threading.Thread(target=work) for _ in range(2)]
         for thread in threads:

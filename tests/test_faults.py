@@ -1,8 +1,8 @@
 """Crash and stop points of the daily job: failpoints, editions never emailed, stale claims.
 
-The in-process tests pin the two bugs the fault harness found (RELIABILITY.md E6, E7, E9): a run
-that stopped early (SMTP drop) or died after committing pages used to leave later editions
-without outbox rows, and a row left ``sending`` by a dead run was never reported. The
+The in-process tests pin the two bugs the fault harness found (docs/reliability.md E6, E7,
+E9): a run that stopped early (SMTP drop) or died after committing pages used to leave later
+editions without outbox rows, and a row left ``sending`` by a dead run was never reported. The
 subprocess tests crash ``python -m pipeline`` at a failpoint (D1, F9).
 """
 
@@ -18,12 +18,14 @@ import pytest
 from lxml import etree
 from sqlalchemy import Engine, text
 
+from pipeline.app import Paperboy
+from pipeline.clock import fixed_clock
 from pipeline.config import Config
-from pipeline.db import read_session, write_session
 from pipeline.failpoints import EXIT_CODE, failpoint
-from pipeline.integrity import check_store
 from pipeline.run import run_once
-from pipeline.subscribers import add_subscriber
+from pipeline.store.engine import read_session, write_session
+from pipeline.store.integrity import check_store
+from pipeline.store.subscribers import add_subscriber
 from pipeline.topics import load_topics, topics_file
 from tests.conftest import SAMPLES, make_config
 from tests.email_support import Sink, smtp_sink
@@ -62,6 +64,7 @@ def _config(tmp_path: Path, port: int) -> Config:
         output={"site_url": "https://papers.example.org/"},
         http={"retries": 1},
         email={"smtp_url": f"smtp://127.0.0.1:{port}", "sender": "pb <pb@example.org>"},
+        env=ENV,
     )
 
 
@@ -74,8 +77,8 @@ def _subscribe(engine: Engine) -> None:
 
 def _run(cfg: Config, engine: Engine, now: datetime):  # type: ignore[no-untyped-def]
     with mock_client(Api(), cfg.http) as client:
-        return run_once(cfg, engine=engine, now=now, topics=TOPICS, client=client,
-                        sleep=FakeClock().sleep, env=ENV)  # fmt: skip
+        pb = Paperboy(cfg, engine=engine, clock=fixed_clock(now), topics=TOPICS)
+        return run_once(pb, client=client, sleep=FakeClock().sleep)
 
 
 def _outbox(engine: Engine) -> dict[str, tuple[date, str]]:
@@ -138,7 +141,7 @@ def _cli(tmp_path: Path, *args: str, failpoint_name: str = "") -> subprocess.Com
 
 
 def _digests(tmp_path: Path) -> list[tuple[str, int]]:
-    from pipeline.db import make_engine
+    from pipeline.store.engine import make_engine
 
     engine = make_engine(f"sqlite:///{tmp_path / 'data' / 'paperboy.db'}")
     try:

@@ -11,18 +11,18 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from pipeline.db import read_session
 from pipeline.errors import ConfigError
-from pipeline.feeds import (
+from pipeline.feeds.publish import (
     TAGGING_ENTITY_KEY,
     feed_tagging_entity,
     new_tagging_entity,
     render_all_feeds,
 )
-from pipeline.ingest import ingest_files, store_pages
-from pipeline.parse import content_hash
+from pipeline.ingest.parse import content_hash
+from pipeline.ingest.saved_pages import ingest_files, store_pages
 from pipeline.records import Page, ParsedPaper
-from pipeline.tables import Meta
+from pipeline.store.engine import read_session
+from pipeline.store.tables import Meta
 from pipeline.topics import load_topics, topics_file
 from tests.conftest import SAMPLES, make_config, text_page
 from tests.feed_checks import check_feed_file
@@ -163,9 +163,9 @@ def test_feeds_tagging_entity_is_frozen_in_store(tmp_path, engine, now):
 
 
 @pytest.mark.parametrize("site", ["", "feeds.example.org", "ftp://x.org/"])
-def test_feeds_need_absolute_site_url(tmp_path, engine, now, site):
+def test_feeds_need_absolute_site_url(tmp_path, site):
     with pytest.raises(ConfigError, match=r"output\.site_url: .*absolute http\(s\) URL"):
-        render(tmp_path, engine, now, cfg=config(tmp_path, site))
+        config(tmp_path, site)  # refused when the configuration is loaded, before any work
 
 
 def test_feeds_remove_stale_temp_files(tmp_path, engine, now):

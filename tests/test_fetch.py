@@ -12,13 +12,8 @@ import pytest
 from pipeline import __version__
 from pipeline.config import HttpConfig
 from pipeline.errors import FetchError
-from pipeline.fetch import (
-    USER_AGENT,
-    Validators,
-    fetch_url,
-    rate_limit_seconds,
-    retry_after_seconds,
-)
+from pipeline.ingest.fetch import USER_AGENT, fetch_url, rate_limit_seconds, retry_after_seconds
+from pipeline.records import Validators
 from tests.hf_support import FakeClock, Recorder, mock_client, raw_server
 
 URL = "https://hf.test/api/daily_papers?date=2026-08-21&limit=100"
@@ -34,7 +29,7 @@ def _fetch(recorder: Recorder, clock: FakeClock, http: HttpConfig | None = None,
             http=http,
             now=NOW,
             sleep=clock.sleep,
-            clock=clock,
+            monotonic=clock,
             rand=lambda: 0.5,
             **kwargs,
         )
@@ -193,7 +188,7 @@ def _real(url: str, http: HttpConfig) -> tuple[float, FetchError]:
 def mock_client_real(http: HttpConfig) -> httpx.Client:
     import dataclasses
 
-    from pipeline.fetch import make_client
+    from pipeline.ingest.fetch import make_client
 
     return make_client(dataclasses.replace(http, allow_private_hosts=True))  # 127.0.0.1 server
 

@@ -19,13 +19,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from pipeline.edition import Edition
 from pipeline.errors import ParseError
+from pipeline.feeds.render import render_atom, render_rss
 from pipeline.identity import clean_text
-from pipeline.parse import parse_api_json, parse_daily_html, parse_text_page
-from pipeline.records import Page
-from pipeline.render_email import render_bodies
-from pipeline.render_feeds import render_atom, render_rss
+from pipeline.ingest.parse import parse_api_json, parse_daily_html, parse_text_page
+from pipeline.mail.render import render_bodies
+from pipeline.records import Edition, Page
 from tests.test_render_email import HOSTILE, _Collector, _message, _paper, _parse, make_job
 from tests.test_render_feeds import paper, sample_feed
 

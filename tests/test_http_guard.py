@@ -1,4 +1,7 @@
-"""SSRF guard (X4) and the total deadline against headers dripping slowly (RELIABILITY.md 0.5)."""
+"""SSRF guard (X4) and the total deadline against headers dripping slowly.
+
+docs/reliability.md X4, §6.4 and §0.5.
+"""
 
 from __future__ import annotations
 
@@ -14,8 +17,8 @@ from click.testing import CliRunner
 from pipeline.cli import cli
 from pipeline.config import HttpConfig
 from pipeline.errors import FetchError
-from pipeline.fetch import fetch_url, make_client
-from pipeline.http_guard import check_url, is_public_address
+from pipeline.ingest.fetch import fetch_url, make_client
+from pipeline.ingest.http_guard import check_url, is_public_address
 from tests.hf_support import Recorder, raw_server
 
 NOW = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
@@ -100,7 +103,7 @@ def test_cli_fetch_refuses_metadata_address(tmp_path: Path, monkeypatch) -> None
 
 
 @pytest.mark.timeout(30)
-def test_headers_dripping_slowly_stop_at_the_deadline() -> None:  # H5, RELIABILITY.md 0.5
+def test_headers_dripping_slowly_stop_at_the_deadline() -> None:  # H5, docs/reliability.md §0.5
     """Per-read timeouts never fire on a drip; the watchdog ends the request at the deadline."""
 
     def drip(conn: socket.socket) -> None:

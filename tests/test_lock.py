@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from pipeline.lock import LockedError, lock_path_for, run_lock
+from pipeline.errors import LockedError
+from pipeline.store.lock import lock_path_for, run_lock
 
 
 def test_lock_path_for_sqlite_only() -> None:
@@ -41,8 +42,8 @@ def test_lock_is_released_when_the_holder_is_killed(engine: Engine, tmp_path: Pa
             "-c",
             textwrap.dedent(f"""
             import sys, time
-            from pipeline.db import make_engine
-            from pipeline.lock import run_lock
+            from pipeline.store.engine import make_engine
+            from pipeline.store.lock import run_lock
             with run_lock(make_engine({url!r})):
                 print("locked", flush=True)
                 time.sleep(60)

@@ -1,4 +1,7 @@
-"""Migrations and models agree on SQLite and PostgreSQL (RELIABILITY.md D4); start-up migrates."""
+"""Migrations and models agree on SQLite and PostgreSQL; start-up migrates.
+
+docs/reliability.md D4, §5.4.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +9,24 @@ import threading
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import Engine, inspect, text
+from sqlalchemy import Engine, event, inspect, text
 
-from pipeline import tables
-from pipeline.db import init_db, make_engine, read_session, write_session
-from pipeline.migrate import current_revision, downgrade, head_revision, schema_diff, upgrade
-from pipeline.store import store_counts, upsert_page
+from pipeline.errors import StoreError
+from pipeline.store import tables
+from pipeline.store.engine import init_db, make_engine, read_session, write_session
+from pipeline.store.migrate import (
+    current_revision,
+    downgrade,
+    head_revision,
+    schema_diff,
+    script_head,
+    upgrade,
+)
+from pipeline.store.migrations import HEAD_REVISION
+from pipeline.store.papers import store_counts, upsert_page
 from tests.conftest import NOW
 from tests.email_support import PAPERS_DAY1, page
 
@@ -116,3 +129,59 @@ def test_threads_migrating_separate_stores_at_once(tmp_path: Path) -> None:
         with engine.connect() as conn:
             assert current_revision(conn) == head_revision()
         engine.dispose()
+
+
+def test_head_revision_constant_is_alembics_head() -> None:
+    """Adding a revision without bumping HEAD_REVISION (pipeline/store/migrations) fails here."""
+    assert HEAD_REVISION == head_revision() == script_head()
+
+
+def _alembic_revision(engine: Engine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def test_plain_sql_revision_agrees_with_alembic(empty: Engine) -> None:
+    assert _revision(empty) is None is _alembic_revision(empty)  # no alembic_version table
+    upgrade(empty, "0001", run_scripts=True)
+    assert _revision(empty) == "0001" == _alembic_revision(empty)
+    upgrade(empty, run_scripts=True)
+    assert _revision(empty) == head_revision() == _alembic_revision(empty)
+    downgrade(empty, "base")  # the table stays, empty
+    assert inspect(empty).has_table("alembic_version")
+    assert _revision(empty) is None is _alembic_revision(empty)
+
+
+def test_several_revisions_in_the_version_table_is_a_store_error(empty: Engine) -> None:
+    init_db(empty)
+    with empty.begin() as conn:
+        conn.execute(text("INSERT INTO alembic_version (version_num) VALUES ('0001')"))
+    with pytest.raises(StoreError, match="several revisions"):
+        init_db(empty)
+
+
+def test_store_at_head_starts_while_another_process_writes(tmp_path: Path) -> None:
+    """The at-head check only reads (plain BEGIN on SQLite): a writer holding the lock does not
+    make it wait (it would wait the busy timeout, then fail with "database is locked")."""
+    import sqlite3
+
+    path = tmp_path / "busy.db"
+    engine = make_engine(f"sqlite:///{path}")
+    init_db(engine)
+    engine.dispose()
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")
+    try:
+        engine = make_engine(f"sqlite:///{path}")
+
+        @event.listens_for(engine, "connect")  # after make_engine's: fail at once, not in 30 s
+        def _no_wait(dbapi_connection: Any, _record: Any) -> None:
+            dbapi_connection.execute("PRAGMA busy_timeout = 0")
+
+        init_db(engine)  # raises StoreError (database is locked) if it asked for the lock
+        engine.dispose()
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.feeds import render_all_feeds
-from pipeline.ingest import ingest_files
+from pipeline.feeds.publish import render_all_feeds
+from pipeline.ingest.saved_pages import ingest_files
 from pipeline.topics import load_topics, topics_file
 from tests.conftest import make_config, text_page
 from tests.feed_checks import check_rss

@@ -5,8 +5,8 @@ from datetime import date
 import pytest
 
 from pipeline.errors import ParseError
-from pipeline.parse import infer_year
-from pipeline.parse.text_page import TITLE_MAX_CHARS, parse_listing_date, parse_text_page
+from pipeline.ingest.parse import infer_year
+from pipeline.ingest.parse.text_page import TITLE_MAX_CHARS, parse_listing_date, parse_text_page
 from pipeline.records import Page
 from tests.conftest import SAMPLES, text_page
 

@@ -3,22 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
-import difflib
-import os
 import re
 from datetime import date
 from email import message_from_bytes, policy
 from html.parser import HTMLParser
-from pathlib import Path
 
 import jinja2
 import pytest
 
-from pipeline.edition import Edition
 from pipeline.errors import RenderError
-from pipeline.headers import header_text, plain_text, safe_url
-from pipeline.records import StoredPaper
-from pipeline.render_email import (
+from pipeline.mail.headers import header_text, plain_text, safe_url
+from pipeline.mail.render import (
     HTML_LIMIT,
     HTML_TEMPLATE,
     UNSUBSCRIBE_PLACEHOLDER,
@@ -27,10 +22,11 @@ from pipeline.render_email import (
     message_id,
     render_bodies,
 )
+from pipeline.records import Edition, StoredPaper
 from pipeline.resources import resource_path
 from tests.email_support import SECRET, make_job
+from tests.golden import assert_golden
 
-GOLDEN = Path(__file__).parent / "golden"
 DAY = date(2026, 11, 23)
 TITLES = {"long-context": "Long context", "retrieval-rag": "Retrieval & RAG"}
 
@@ -87,27 +83,12 @@ def _parse(raw: bytes):
     return message_from_bytes(raw, policy=policy.default)
 
 
-def _check_golden(name: str, actual: str) -> None:
-    path = GOLDEN / name
-    if os.environ.get("UPDATE_GOLDEN") or not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(actual.encode())
-    expected = path.read_bytes().decode()
-    if actual != expected:
-        diff = "".join(
-            difflib.unified_diff(
-                expected.splitlines(True), actual.splitlines(True), "golden", "actual"
-            )
-        )
-        pytest.fail(f"{name} differs from golden (UPDATE_GOLDEN=1 to accept):\n{diff}")
-
-
 def test_render_bodies_match_golden_files():
     raw = _message(_render())
     msg = _parse(raw)
-    _check_golden("digest.txt", msg.get_body(("plain",)).get_content().replace("\r\n", "\n"))
-    _check_golden("digest.html", msg.get_body(("html",)).get_content().replace("\r\n", "\n"))
-    _check_golden("digest.eml", raw.decode("ascii"))
+    assert_golden("digest.txt", msg.get_body(("plain",)).get_content().replace("\r\n", "\n"))
+    assert_golden("digest.html", msg.get_body(("html",)).get_content().replace("\r\n", "\n"))
+    assert_golden("digest.eml", raw.decode("ascii"))
 
 
 def test_build_message_structure_and_headers():

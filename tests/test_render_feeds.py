@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import difflib
-import os
 from datetime import UTC, date, datetime
-from pathlib import Path
 
 import lxml.html
 import pytest
 from lxml import etree
 
-from pipeline.feed_items import build_feed, entry_instant, paper_link, pick_topic_papers, tag_uri
+from pipeline.feeds.items import build_feed, entry_instant, pick_topic_papers, tag_uri
+from pipeline.feeds.render import render_atom, render_opml, render_rss
 from pipeline.records import StoredPaper
-from pipeline.render_feeds import render_atom, render_opml, render_rss
 from pipeline.topics import parse_topics
 from tests.feed_checks import ATOM, check_atom, check_rss, parse_clean
+from tests.golden import assert_golden
 
-GOLDEN = Path(__file__).resolve().parent / "golden"
 ENTITY = "example.org,2026-11-01"
 SITE = "https://example.org/paperboy/"
 
@@ -71,26 +68,6 @@ def sample_feed(papers=None, slug="long-context"):
         site_url=SITE,
         empty_updated=datetime(2026, 1, 1, tzinfo=UTC),
     )
-
-
-def assert_golden(name: str, data: bytes) -> None:
-    path = GOLDEN / name
-    if os.environ.get("UPDATE_GOLDEN") == "1":
-        path.parent.mkdir(exist_ok=True)
-        path.write_bytes(data)
-    if not path.exists():
-        pytest.fail(f"golden/{name} is missing: run with UPDATE_GOLDEN=1 and review it")
-    expected = path.read_bytes()
-    if data != expected:
-        diff = "".join(
-            difflib.unified_diff(
-                expected.decode().splitlines(True),
-                data.decode().splitlines(True),
-                f"golden/{name}",
-                "rendered",
-            )
-        )
-        pytest.fail(f"{name} differs from the golden file (UPDATE_GOLDEN=1 rewrites):\n{diff}")
 
 
 @pytest.mark.parametrize(
@@ -194,13 +171,11 @@ def test_tag_uri_escapes_key():
 
 
 def test_paper_link_is_the_paper_page_or_a_title_search():
-    assert paper_link(paper("arxiv:2309.17453", "P", arxiv_id="2309.17453")) == (
+    assert paper("arxiv:2309.17453", "P", arxiv_id="2309.17453").url == (
         "https://huggingface.co/papers/2309.17453"
     )
     hostile = paper("title:x", 'A "quoted" <b>&amp; title', links=("javascript:alert(1)",))
-    assert paper_link(hostile) == (
-        "https://huggingface.co/papers?q=A+%22quoted%22+%3Cb%3E%26amp%3B+title"
-    )
+    assert hostile.url == ("https://huggingface.co/papers?q=A+%22quoted%22+%3Cb%3E%26amp%3B+title")
 
 
 def test_pick_topic_papers_stops_when_every_feed_is_full():

@@ -15,7 +15,9 @@ from click.testing import CliRunner
 from freezegun import freeze_time
 from sqlalchemy import Engine
 
+from pipeline.app import Paperboy
 from pipeline.cli import cli
+from pipeline.clock import fixed_clock
 from pipeline.config import Config
 from pipeline.run import dates_to_fetch, run_once
 from pipeline.topics import load_topics, topics_file
@@ -82,9 +84,8 @@ def config(tmp_path: Path, **ingest: int) -> Config:
 def run(cfg: Config, engine: Engine, api: Api, day: str):  # type: ignore[no-untyped-def]
     clock = FakeClock()
     with mock_client(api, cfg.http) as client:
-        return run_once(
-            cfg, engine=engine, now=at(day), topics=TOPICS, client=client, sleep=clock.sleep
-        )
+        pb = Paperboy(cfg, engine=engine, clock=fixed_clock(at(day)), topics=TOPICS)
+        return run_once(pb, client=client, sleep=clock.sleep)
 
 
 def expected_counts(days: list[date]) -> dict[date, tuple[int, int, int]]:
@@ -206,8 +207,8 @@ def test_second_run_same_day_sends_nothing_and_changes_no_feed_byte(
     tmp_path: Path, engine: Engine
 ) -> None:
     """What the DST fall-back double fire (or cron + scheduler overlap) does: nothing."""
-    from pipeline.db import write_session
-    from pipeline.subscribers import add_subscriber
+    from pipeline.store.engine import write_session
+    from pipeline.store.subscribers import add_subscriber
 
     cfg = config(tmp_path, catch_up_max_days=2)
     with write_session(engine) as session:

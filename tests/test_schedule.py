@@ -55,7 +55,7 @@ def utc(text: str) -> datetime:
             ["2026-10-31 11:30", "2026-11-01 12:30", "2026-11-02 12:30"],
         ),
         # a time inside the repeated hour fires twice on fall-back day (measured APScheduler
-        # behaviour, RELIABILITY.md 3.2): the job is idempotent per edition, see test_run
+        # behaviour, docs/reliability.md §3.2): the job is idempotent per edition, see test_run
         (
             "Europe/Berlin",
             "30 2 * * *",

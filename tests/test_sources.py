@@ -12,16 +12,16 @@ from click.testing import CliRunner
 
 from pipeline.cli import cli
 from pipeline.config import HttpConfig, SourceConfig
-from pipeline.db import read_session
 from pipeline.errors import FetchError, ParseError
-from pipeline.sources import (
+from pipeline.ingest.sources import (
     API_PAGE_SIZE,
     Unchanged,
     api_url,
     fetch_source_date,
     ingest_source_date,
 )
-from pipeline.store import select_papers, store_counts
+from pipeline.store.engine import read_session
+from pipeline.store.papers import select_papers, store_counts
 from tests.conftest import DATA
 from tests.hf_support import FakeClock, Recorder, mock_client
 
@@ -61,7 +61,7 @@ def _ingest(handler, source=API, day=DAY, *, engine, now, clock=None):
             engine=engine,
             now=now,
             sleep=clock.sleep,
-            clock=clock,
+            monotonic=clock,
         )
 
 

@@ -11,13 +11,13 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, select, text
 from sqlalchemy.exc import IntegrityError
 
-from pipeline.db import init_db, make_engine, read_session, write_session
-from pipeline.ingest import ingest_files
-from pipeline.integrity import check_store
-from pipeline.parse import content_hash
+from pipeline.ingest.parse import content_hash
+from pipeline.ingest.saved_pages import ingest_files
 from pipeline.records import Page, ParsedPaper
-from pipeline.store import select_paper, select_papers, store_counts, upsert_page
-from pipeline.tables import Digest, Paper
+from pipeline.store.engine import init_db, make_engine, read_session, write_session
+from pipeline.store.integrity import check_store
+from pipeline.store.papers import select_paper, select_papers, store_counts, upsert_page
+from pipeline.store.tables import Digest, Paper
 from tests.conftest import NOW, SAMPLES
 
 # Worked out by hand from the sample pages (titles compared ignoring case and punctuation):
@@ -271,6 +271,7 @@ PROPERTY_PAGES = [
 ]
 
 
+@pytest.mark.slow  # ~200 stores built and dumped: ~9 s
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     order=st.permutations(range(len(PROPERTY_PAGES))),

@@ -7,22 +7,24 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from pipeline.db import read_session, write_session
-from pipeline.deliver_email import SmtpTarget
-from pipeline.edition import select_edition
-from pipeline.emails import EmlTransport, SmtpTransport, prepare_edition, send_edition
-from pipeline.errors import ConfigError, DeliveryError
-from pipeline.store import last_listing_date
-from pipeline.subscribers import (
+from pipeline.addresses import (
     AddressError,
-    add_subscriber,
     normalize_email,
     parse_subscriber_csv,
     token_hash,
-    unsubscribe_by_token,
     unsubscribe_token,
 )
-from pipeline.tables import OutboxMessage, Subscriber
+from pipeline.clock import fixed_clock
+from pipeline.config import SmtpTarget
+from pipeline.errors import ConfigError, DeliveryError
+from pipeline.mail.send import prepare_edition, send_due
+from pipeline.mail.transports import EmlTransport, SmtpTransport
+from pipeline.store.editions import select_edition
+from pipeline.store.engine import read_session, write_session
+from pipeline.store.papers import last_listing_date
+from pipeline.store.subscribers import add_subscriber, unsubscribe_by_token
+from pipeline.store.tables import OutboxMessage, Subscriber
+from tests.conftest import make_config
 from tests.email_support import DAY1, DAY2, SECRET, free_port, make_job, seed, subscribe
 
 
@@ -112,13 +114,13 @@ def test_send_empty_sends_no_papers_message(engine, now, tmp_path):
     job = make_job(send_empty=True)
     edition, report = prepare_edition(engine=engine, day=DAY2, job=job, now=now)
     folder = tmp_path / "eml"
-    send_edition(
+    send_due(
         engine=engine,
         edition=edition,
         report=report,
         job=job,
         transport=EmlTransport(folder),
-        now=now,
+        clock=fixed_clock(now),
     )
     [eml] = folder.glob("*.eml")
     assert "No papers in your topics" in eml.read_text()
@@ -131,21 +133,25 @@ def test_connection_refused_claims_nothing(engine, now):
     edition, report = prepare_edition(engine=engine, day=DAY2, job=job, now=now)
     target = SmtpTarget("127.0.0.1", free_port(), "", "", starttls=False, implicit_tls=False)
     with pytest.raises(DeliveryError, match="cannot connect"):
-        send_edition(
+        send_due(
             engine=engine,
             edition=edition,
             report=report,
             job=job,
             transport=SmtpTransport(target, timeout=2),
-            now=now + timedelta(seconds=1),
+            clock=fixed_clock(now + timedelta(seconds=1)),
         )
     with read_session(engine) as session:
         assert session.exec(select(OutboxMessage.state)).all() == ["pending"]
 
 
-def test_email_secret_is_created_once_or_taken_from_env(engine):
-    from pipeline.emails import email_secret
+def test_email_secret_is_created_once_or_taken_from_env(tmp_path, engine):
+    from pipeline.app import Paperboy
+    from pipeline.store.meta import stored_secret
 
-    first = email_secret(engine, env_value=None)
-    assert len(first) == 64 and email_secret(engine, env_value=None) == first
-    assert email_secret(engine, env_value="from-env") == b"from-env"
+    first = stored_secret(engine)
+    assert len(first) == 64 and stored_secret(engine) == first
+    assert Paperboy(make_config(tmp_path), engine=engine).secret == first
+    from_env = make_config(tmp_path, env={"PAPERBOY_SECRET": "from-env"})
+    assert Paperboy(from_env, engine=engine).secret == b"from-env"
+    assert "from-env" not in repr(from_env)  # secrets never show in a repr

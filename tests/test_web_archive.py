@@ -9,9 +9,9 @@ from email.utils import format_datetime, parsedate_to_datetime
 import pytest
 from starlette.testclient import TestClient
 
-from pipeline.db import write_session
-from pipeline.feeds import render_all_feeds
-from pipeline.store import upsert_page
+from pipeline.feeds.publish import render_all_feeds
+from pipeline.store.engine import write_session
+from pipeline.store.papers import upsert_page
 from pipeline.topics import load_topics, topics_file
 from pipeline.web.conditional import etag_for, is_not_modified
 from tests.email_support import DAY2, page

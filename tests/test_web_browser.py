@@ -11,8 +11,9 @@ import time
 import httpx
 import pytest
 
-from pipeline.db import read_session, write_session
-from pipeline.subscribers import add_subscriber, select_subscribers, unsubscribe_token
+from pipeline.addresses import unsubscribe_token
+from pipeline.store.engine import read_session, write_session
+from pipeline.store.subscribers import add_subscriber, select_subscribers
 from tests.email_support import SECRET, Sink, free_port, smtp_sink
 from tests.live_server import chromium, chromium_missing, live_server
 from tests.web_support import CONFIRM_LINK, Clock, build_app, seeded, web_config

@@ -10,7 +10,7 @@ import time
 import httpx
 import pytest
 
-from pipeline.db import init_db, make_engine
+from pipeline.store.engine import init_db, make_engine
 from tests.email_support import free_port
 from tests.web_support import seeded, web_config
 

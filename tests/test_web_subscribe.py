@@ -6,11 +6,11 @@ import pytest
 from sqlmodel import select
 from starlette.testclient import TestClient
 
-from pipeline.db import read_session, write_session
-from pipeline.emails import prepare_edition
-from pipeline.subscribers import remove_subscriber, select_subscribers
-from pipeline.tables import SubscribeRequest
-from pipeline.web.requests_store import RateLimits
+from pipeline.mail.send import prepare_edition
+from pipeline.store.engine import read_session, write_session
+from pipeline.store.subscribe_requests import RateLimits
+from pipeline.store.subscribers import remove_subscriber, select_subscribers
+from pipeline.store.tables import SubscribeRequest
 from pipeline.web.tokens import Tokens
 from tests.email_support import DAY2, make_job, seed
 from tests.web_support import (

@@ -7,10 +7,11 @@ from email import message_from_bytes, policy
 import pytest
 from starlette.testclient import TestClient
 
-from pipeline.db import read_session, write_session
-from pipeline.emails import message_bytes, prepare_edition, render_for
-from pipeline.outbox import due_items
-from pipeline.subscribers import add_subscriber, select_subscribers, unsubscribe_token
+from pipeline.addresses import unsubscribe_token
+from pipeline.mail.send import message_bytes, prepare_edition, render_for
+from pipeline.store.engine import read_session, write_session
+from pipeline.store.outbox import due_items
+from pipeline.store.subscribers import add_subscriber, select_subscribers
 from tests.email_support import DAY2, SECRET, make_job, seed
 from tests.web_support import (
     SITE,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -15,11 +16,12 @@ from sqlalchemy import Engine
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
-from pipeline.config import Config
-from pipeline.feeds import render_all_feeds
+from pipeline.app import Paperboy
+from pipeline.config import Config, Secrets
+from pipeline.feeds.publish import render_all_feeds
+from pipeline.store.subscribe_requests import RateLimits
 from pipeline.topics import load_topics, topics_file
 from pipeline.web.app import create_app
-from pipeline.web.requests_store import RateLimits
 from tests.conftest import make_config
 from tests.email_support import SECRET, seed
 
@@ -50,16 +52,11 @@ def web_config(tmp_path: Path, *, site_url: str = SITE + "/", smtp_url: str = ""
 
 
 def build_app(
-    cfg: Config, engine: Engine, clock: Clock, *, limits: RateLimits | None = None, **env: str
+    cfg: Config, engine: Engine, clock: Clock, *, limits: RateLimits | None = None
 ) -> Starlette:
-    return create_app(
-        cfg,
-        engine=engine,
-        now=clock,
-        topics=load_topics(topics_file(None)),
-        limits=limits,
-        env={"PAPERBOY_SECRET": SECRET.decode(), **env},
-    )
+    cfg = dataclasses.replace(cfg, secrets=Secrets(secret=SECRET.decode()))
+    pb = Paperboy(cfg, engine=engine, clock=clock, topics=load_topics(topics_file(None)))
+    return create_app(pb, limits=limits)
 
 
 def seeded(cfg: Config, engine: Engine, now: datetime) -> None:

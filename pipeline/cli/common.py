@@ -1,19 +1,19 @@
-"""Shared CLI plumbing: the lazily built config, clock and store of one invocation."""
+"""Shared CLI plumbing: the :class:`~pipeline.app.Paperboy` of one invocation, built on first use
+and closed with the command; the date option. Commands print around one facade call each.
+"""
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import click
-from sqlalchemy import Engine
 
-from pipeline.config import Config, load_config
-from pipeline.db import init_db, make_engine
-
-NOW_ENV = "PAPERBOY_NOW"  # tests and the fault harness only: pin the clock
+from pipeline.app import Paperboy, open_paperboy
+from pipeline.clock import Clock, clock_from_env
+from pipeline.config import Config
 
 
 @dataclass
@@ -21,40 +21,32 @@ class App:
     """Resources of one CLI invocation, built on first use and closed with the context."""
 
     config_path: Path | None
-    _config: Config | None = field(default=None, init=False)
-    _engine: Engine | None = field(default=None, init=False)
+    _pb: Paperboy | None = field(default=None, init=False)
+    _clock: Clock | None = field(default=None, init=False)
+
+    @property
+    def pb(self) -> Paperboy:
+        """The installation (config loaded and validated; store opened on first use)."""
+        if self._pb is None:
+            self._pb = open_paperboy(self.config_path, clock=self.clock)
+            click.get_current_context().call_on_close(self._pb.close)
+        return self._pb
 
     @property
     def config(self) -> Config:
         """The loaded configuration."""
-        if self._config is None:
-            self._config = load_config(self.config_path)
-        return self._config
+        return self.pb.config
+
+    @property
+    def clock(self) -> Clock:
+        """The one clock of the process: the system clock, or ``$PAPERBOY_NOW`` (tests only)."""
+        if self._clock is None:
+            self._clock = clock_from_env(os.environ)
+        return self._clock
 
     def now(self) -> datetime:
-        """The current time (aware UTC): the one place commands read the clock.
-
-        ``$PAPERBOY_NOW`` (ISO 8601 with offset) pins it, for the fault harness and tests only.
-        """
-        pinned = os.environ.get(NOW_ENV)
-        if pinned:
-            try:
-                when = datetime.fromisoformat(pinned)
-            except ValueError:
-                raise click.UsageError(f"{NOW_ENV}={pinned!r} is not an ISO 8601 time") from None
-            if when.tzinfo is None:
-                raise click.UsageError(f"{NOW_ENV}={pinned!r} needs a UTC offset")
-            return when.astimezone(UTC)
-        return datetime.now(UTC)
-
-    def engine(self) -> Engine:
-        """The store's engine, with its tables created; disposed when the command ends."""
-        if self._engine is None:
-            engine = make_engine(self.config.database_url)
-            init_db(engine)
-            click.get_current_context().call_on_close(engine.dispose)
-            self._engine = engine
-        return self._engine
+        """The current time (aware UTC)."""
+        return self.clock()
 
 
 pass_app = click.make_pass_decorator(App)

@@ -7,16 +7,8 @@ import sys
 from datetime import date
 
 import click
-from sqlalchemy import Engine
 
 from pipeline.cli.common import App, parse_date, pass_app
-from pipeline.cli.topic_cmds import load_app_topics
-from pipeline.db import read_session
-from pipeline.emails import EmailJob
-from pipeline.errors import ConfigError
-from pipeline.mailing import deliver_edition, email_problems, email_summary, job_from_config
-from pipeline.outbox import due_editions
-from pipeline.store import last_listing_date
 
 
 @click.command()
@@ -44,7 +36,7 @@ from pipeline.store import last_listing_date
     type=click.IntRange(1, 1000),
     default=1,
     show_default=True,
-    help="Rows a worker claims at a time (a killed worker leaves at most this many uncertain).",
+    help="Rows claimed at a time (a killed process leaves at most this many uncertain).",
 )
 @pass_app
 def emails(
@@ -55,72 +47,37 @@ def emails(
     Exits 1 when a message is 'uncertain' (the server may or may not have it) or the batch
     stopped early (connection lost, 421); rerun to deliver the rest.
     """
-    cfg, engine, now = app.config, app.engine(), app.now()
-    if worker and not dry_run:
-        run_worker(app, day, batch=batch, resend_uncertain=resend_uncertain)
-        return
-    if day is None:
-        with read_session(engine) as session:
-            day = last_listing_date(session=session)
-        if day is None:
-            raise ConfigError("the store holds no edition yet; run `paperboy ingest` first")
-    job = job_from_config(cfg, engine=engine, topics=load_app_topics(app), env=os.environ)
+    pb = app.pb
     if dry_run:
-        click.echo(dry_run_summary(engine, day, job))
+        plan = pb.preview_edition(day)
+        click.echo(
+            f"dry run: edition {plan.day}: {plan.recipients} of {plan.subscribers} subscriber(s) "
+            f"would get a digest, {plan.topic_sets} topic set(s), "
+            f"largest HTML {plan.largest_html} bytes"
+        )
         return
-    with click.progressbar(length=1, label="sending", file=sys.stderr) as bar:
-
-        def start(todo: int) -> None:
-            bar.length = max(todo, 1)
-
-        report = deliver_edition(
-            cfg, engine=engine, day=day, job=job, now=now, env=os.environ,
-            resend_uncertain=resend_uncertain, on_start=start,
-            on_item=lambda: bar.update(1), clock=app.now,
-        )  # fmt: skip
-    click.echo(email_summary(report))
-    for problem in email_problems(report):
-        click.echo(f"Error: {problem}", err=True)
-    if not report.ok:
-        sys.exit(1)
-
-
-def dry_run_summary(engine: Engine, day: date, job: EmailJob) -> str:
-    """Count and render what would be sent, without writing anything."""
-    from pipeline.edition import select_edition
-    from pipeline.emails import render_for
-    from pipeline.subscribers import select_subscribers
-
-    with read_session(engine) as session:
-        edition = select_edition(session=session, day=day, topics=job.topics)
-        subs = select_subscribers(session=session, status="active")
-    wanted = [s for s in subs if job.send_empty or not edition.for_topics(s.topics).empty]
-    sets = {tuple(sorted(s.topics)) for s in wanted}
-    largest = max((len(render_for(edition, list(t), job).html.encode()) for t in sets), default=0)
-    return (
-        f"dry run: edition {day}: {len(wanted)} of {len(subs)} subscriber(s) would get a "
-        f"digest, {len(sets)} topic set(s), largest HTML {largest} bytes"
-    )
-
-
-def run_worker(app: App, day: date | None, *, batch: int, resend_uncertain: bool) -> None:
-    """Deliver the edition(s) in worker mode; exit 1 if anything needs a human."""
-    cfg, engine, now = app.config, app.engine(), app.now()
-    with read_session(engine) as session:
-        latest = last_listing_date(session=session)
-        due = set(due_editions(session=session))
-    days = [day] if day is not None else sorted(due | ({latest} if latest else set()))
-    if not days:
-        raise ConfigError("the store holds no edition yet; run `paperboy ingest` first")
-    job = job_from_config(cfg, engine=engine, topics=load_app_topics(app), env=os.environ)
+    if worker:
+        days = [day] if day is not None else pb.due_editions()
+        if not days:
+            pb.latest_edition()  # raises: the store holds no edition yet
+        prefix = f"worker {os.getpid()}: "
+    else:
+        days, prefix = [day or pb.latest_edition()], ""
     ok = True
     for edition in days:
-        report = deliver_edition(
-            cfg, engine=engine, day=edition, job=job, now=now, env=os.environ,
-            resend_uncertain=resend_uncertain, clock=app.now, worker_batch=batch,
-        )  # fmt: skip
-        click.echo(f"worker {os.getpid()}: {email_summary(report)}")
-        for problem in email_problems(report):
+        with click.progressbar(
+            length=1, label=f"sending {edition}", file=sys.stderr, hidden=worker
+        ) as bar:
+
+            def start(todo: int) -> None:
+                bar.length = max(todo, 1)
+
+            report = pb.send_edition(
+                edition, resend_uncertain=resend_uncertain, batch=batch, on_start=start,
+                on_item=lambda: bar.update(1),
+            )  # fmt: skip
+        click.echo(prefix + report.summary())
+        for problem in report.problems():
             click.echo(f"Error: {problem}", err=True)
         ok = ok and report.ok
         if report.stopped:

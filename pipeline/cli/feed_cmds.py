@@ -5,8 +5,6 @@ from __future__ import annotations
 import click
 
 from pipeline.cli.common import App, pass_app
-from pipeline.cli.topic_cmds import load_app_topics
-from pipeline.feeds import render_all_feeds
 
 
 @click.command()
@@ -17,9 +15,7 @@ def feeds(app: App) -> None:
 
     Needs [output] site_url (the public URL of the output folder) for absolute links.
     """
-    report = render_all_feeds(
-        app.config, engine=app.engine(), topics=load_app_topics(app), now=app.now()
-    )
+    report = app.pb.publish_feeds()
     click.echo(
         f"{report.feeds} feed(s) in {report.folder}: {len(report.written)} file(s) written, "
         f"{report.unchanged} unchanged"

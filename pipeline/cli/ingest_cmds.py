@@ -10,10 +10,8 @@ from pathlib import Path
 import click
 
 from pipeline.cli.common import App, parse_date, pass_app
-from pipeline.db import read_session
-from pipeline.ingest import DEFAULT_SOURCE, ingest_files
+from pipeline.config import DEFAULT_SOURCE
 from pipeline.records import Failure, PageReport
-from pipeline.store import select_papers
 
 
 def page_line(report: PageReport) -> str:
@@ -50,13 +48,10 @@ def ingest(
     def on_failure(failure: Failure) -> None:
         click.echo(f"Error: {failure.origin}: {failure.message}", err=True)
 
-    report = ingest_files(
+    report = app.pb.ingest(
         paths,
-        engine=app.engine(),
-        now=app.now(),
         listing_date=listing_date,
         source=source,
-        max_bytes=app.config.ingest.max_page_bytes,
         on_page=None if as_json else lambda r: click.echo(page_line(r)),
         on_failure=None if as_json else on_failure,
     )
@@ -94,10 +89,7 @@ def papers(
     as_json: bool,
 ) -> None:
     """List papers in the store, newest first (optionally filtered)."""
-    with read_session(app.engine()) as session:
-        found = select_papers(
-            session=session, new_on=new_on, recurring_on=recurring_on, search=search, limit=limit
-        )
+    found = app.pb.papers(new_on=new_on, recurring_on=recurring_on, search=search, limit=limit)
     for paper in found:
         if as_json:
             click.echo(

@@ -8,11 +8,8 @@ from pathlib import Path
 import click
 
 from pipeline.cli.common import App, pass_app
-from pipeline.cli.topic_cmds import load_app_topics
-from pipeline.lock import LockedError, run_lock
-from pipeline.mailing import email_summary
+from pipeline.errors import LockedError
 from pipeline.records import Failure, PageReport
-from pipeline.run import run_once
 
 
 @click.command()
@@ -43,19 +40,10 @@ def run(app: App, extra_pages: tuple[Path, ...], offline: bool) -> None:
     def on_failure(failure: Failure) -> None:
         click.echo(f"Error: {failure.origin}: {failure.message}", err=True)
 
-    engine = app.engine()
     try:
-        with run_lock(engine):
-            report = run_once(
-                app.config,
-                engine=engine,
-                now=app.now(),
-                topics=load_app_topics(app),
-                extra_pages=extra_pages,
-                offline=offline,
-                on_page=on_page,
-                on_failure=on_failure,
-            )
+        report = app.pb.run(
+            pages=extra_pages, offline=offline, on_page=on_page, on_failure=on_failure
+        )
     except LockedError as exc:  # cron and the scheduler overlapping is normal: not a failure
         click.echo(f"{exc}; nothing done", err=True)
         return
@@ -67,7 +55,7 @@ def run(app: App, extra_pages: tuple[Path, ...], offline: bool) -> None:
             f"{len(report.feeds.written)} file(s) written, {report.feeds.unchanged} unchanged"
         )
     for email in report.emails:
-        click.echo(f"emails: {email_summary(email)}")
+        click.echo(f"emails: {email.summary()}")
     click.echo(
         f"run done: {len(report.pages)} page(s), {sum(p.new for p in report.pages)} new paper(s), "
         f"{len(report.failures)} error(s)"

@@ -7,9 +7,7 @@ import logging
 import click
 
 from pipeline.cli.common import App, pass_app
-from pipeline.cli.topic_cmds import load_app_topics
-from pipeline.lock import LockedError, run_lock
-from pipeline.run import run_once
+from pipeline.errors import LockedError
 from pipeline.schedule import build_scheduler, build_trigger, run_until_signalled
 
 log = logging.getLogger(__name__)
@@ -26,7 +24,8 @@ def schedule(app: App, show_next: int | None) -> None:
     One job at a time: a run still going when the next is due is coalesced, and a lock keeps
     other processes (cron, other replicas) from running the job at the same time.
     """
-    cfg = app.config
+
+    cfg, pb = app.config, app.pb
     if show_next:
         trigger, when = build_trigger(cfg), app.now()
         previous = None
@@ -35,13 +34,11 @@ def schedule(app: App, show_next: int | None) -> None:
             click.echo(fire.isoformat())
             previous, when = fire, fire
         return
-    engine = app.engine()
-    topics = load_app_topics(app)
+    pb.engine  # open and migrate the store now: a broken one fails before the first run  # noqa: B018
 
     def job() -> None:
         try:
-            with run_lock(engine):
-                report = run_once(cfg, engine=engine, now=app.now(), topics=topics)
+            report = pb.run()
         except LockedError as exc:
             log.warning("skipped: %s", exc)
             return

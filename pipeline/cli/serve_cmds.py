@@ -5,7 +5,6 @@ from __future__ import annotations
 import click
 
 from pipeline.cli.common import App, pass_app
-from pipeline.cli.topic_cmds import load_app_topics
 
 
 @click.command()
@@ -26,8 +25,6 @@ def serve(app: App, host: str, port: int) -> None:
     """
     import uvicorn
 
-    from pipeline.web.app import create_app
-
-    web_app = create_app(app.config, engine=app.engine(), now=app.now, topics=load_app_topics(app))
+    web_app = app.pb.web_app()
     click.echo(f"serving {app.config.output_dir} on http://{host}:{port}/", err=True)
     uvicorn.run(web_app, host=host, port=port, log_level="info", server_header=False)

@@ -1,15 +1,11 @@
-"""``paperboy init`` and ``paperboy config``."""
+"""``paperboy init``, ``paperboy config`` and ``paperboy check``."""
 
 from __future__ import annotations
 
 import click
 
 from pipeline.cli.common import App, pass_app
-from pipeline.config import describe_settings
-from pipeline.db import read_session, redact_url
-from pipeline.feeds import feed_tagging_entity
-from pipeline.integrity import check_store
-from pipeline.store import store_counts
+from pipeline.config import describe_settings, redact_url
 
 
 @click.command()
@@ -22,8 +18,7 @@ from pipeline.store import store_counts
 @pass_app
 def init(app: App, feed_authority: str | None) -> None:
     """Create the store (tables) and the output folder. Safe to run again."""
-    entity = feed_tagging_entity(app.engine(), now=app.now(), authority=feed_authority)
-    app.config.output_dir.mkdir(parents=True, exist_ok=True)
+    entity = app.pb.init(feed_authority=feed_authority)
     click.echo(f"store ready: {redact_url(app.config.database_url)}")
     click.echo(f"output folder: {app.config.output_dir}")
     click.echo(f"feed GUIDs: tag:{entity}:...")
@@ -52,9 +47,7 @@ def config_cmd(app: App, defaults: bool) -> None:
 @pass_app
 def check(app: App) -> None:
     """Verify the store's invariants (identity, history, SQLite integrity); exit 1 if broken."""
-    with read_session(app.engine()) as session:
-        problems = check_store(session=session)
-        counts = store_counts(session=session)
+    problems, counts = app.pb.check()
     summary = ", ".join(f"{value} {name}" for name, value in counts.items())
     for problem in problems:
         click.echo(f"FAIL {problem}", err=True)

@@ -5,15 +5,7 @@ from __future__ import annotations
 import click
 
 from pipeline.cli.common import App, pass_app
-from pipeline.db import read_session
-from pipeline.errors import ConfigError
-from pipeline.store import iter_papers_newest_first, select_paper
-from pipeline.topics import Topic, TopicScore, load_topics, score_topic, topics_file
-
-
-def load_app_topics(app: App) -> tuple[Topic, ...]:
-    """The topics of the configured file, else of the shipped default file."""
-    return load_topics(topics_file(app.config.topics_file))
+from pipeline.topics import Topic, TopicScore, topics_file
 
 
 def _score_line(topic: Topic, result: TopicScore) -> str:
@@ -33,9 +25,8 @@ def topics() -> None:
 @pass_app
 def list_topics(app: App) -> None:
     """List the topics with their thresholds and rule counts."""
-    path = topics_file(app.config.topics_file)
-    found = load_topics(path)
-    click.echo(f"topics file: {path}")
+    click.echo(f"topics file: {topics_file(app.config.topics_file)}")
+    found = app.pb.topics
     for topic in found:
         click.echo(
             f"{topic.slug}  {topic.title!r}  threshold {topic.threshold:g}, "
@@ -49,19 +40,9 @@ def list_topics(app: App) -> None:
 @pass_app
 def explain(app: App, paper: str) -> None:
     """Show which rules of every topic match PAPER (a key, arXiv id or exact title), with scores."""
-    found_topics = load_app_topics(app)
-    with read_session(app.engine()) as session:
-        found = select_paper(session=session, ref=paper)
-    if found is None:
-        raise click.ClickException(
-            f"no paper matches {paper!r}: give a key, an arXiv id or the exact title "
-            "(find one with `paperboy papers --search TEXT`)"
-        )
+    found, scores = app.pb.explain(paper)
     click.echo(f"{found.key}  {found.title}")
-    for topic in found_topics:
-        result = score_topic(
-            topic, title=found.title, abstract=found.abstract, keywords=found.keywords
-        )
+    for topic, result in scores:
         click.echo(_score_line(topic, result))
         for match in result.matches:
             click.echo(f"  +{match.score:g}  {match.rule!r} in {match.field}")
@@ -73,20 +54,12 @@ def explain(app: App, paper: str) -> None:
 @pass_app
 def preview(app: App, slug: str, limit: int | None) -> None:
     """List the papers of the whole store topic SLUG would select, newest first."""
-    by_slug = {topic.slug: topic for topic in load_app_topics(app)}
-    if slug not in by_slug:
-        known = ", ".join(by_slug) or "(none)"
-        raise ConfigError(f"unknown topic {slug!r} (known: {known})")
-    topic, shown, scanned = by_slug[slug], 0, 0
-    with read_session(app.engine()) as session:
-        for paper, _rank in iter_papers_newest_first(session=session):
-            scanned += 1
-            result = score_topic(
-                topic, title=paper.title, abstract=paper.abstract, keywords=paper.keywords
-            )
-            if result.selected:
-                shown += 1
-                click.echo(f"{paper.first_seen}  {result.score:>5g}  {paper.title}")
-                if limit is not None and shown >= limit:
-                    break
+    shown = scanned = 0
+    for paper, result in app.pb.preview_topic(slug):
+        scanned += 1
+        if result is not None:
+            shown += 1
+            click.echo(f"{paper.first_seen}  {result.score:>5g}  {paper.title}")
+            if limit is not None and shown >= limit:
+                break
     click.echo(f"{shown} of {scanned} paper(s) selected by {slug}", err=True)

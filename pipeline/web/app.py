@@ -1,16 +1,14 @@
 """The ASGI app behind ``paperboy serve``: built from config by :func:`create_app`.
 
-I/O edge: wiring only (store, templates, secret, transport, clock). The clock is injected so
-tests can expire tokens; the CLI passes the real one.
+I/O edge: wiring only, over a :class:`~pipeline.app.Paperboy` (store, templates, secret,
+transport, clock). Tests give the Paperboy a clock they move, to expire tokens.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import datetime
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -19,16 +17,15 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from pipeline.config import Config
-from pipeline.emails import Transport, email_secret
-from pipeline.mailing import transport_from_config
-from pipeline.render_email import make_envs, settings_from
+from pipeline.mail.render import email_settings, make_envs
 from pipeline.resources import resource_path
-from pipeline.topics import Topic, load_topics, topics_file
+from pipeline.store.subscribe_requests import RateLimits
 from pipeline.web import membership, pages, subscription
 from pipeline.web.context import Web, web_of
-from pipeline.web.requests_store import RateLimits
 from pipeline.web.tokens import Tokens
+
+if TYPE_CHECKING:
+    from pipeline.app import Paperboy
 
 CSS_TEMPLATE = "web/site.css"
 # No script anywhere; styles from our own file; forms post only to us; never framed. Tokens
@@ -129,40 +126,21 @@ ROUTES = [
 ]
 
 
-def create_app(
-    cfg: Config,
-    *,
-    engine: Engine,
-    now: Callable[[], datetime],
-    topics: tuple[Topic, ...] | None = None,
-    limits: RateLimits | None = None,
-    env: Mapping[str, str] | None = None,
-) -> Starlette:
-    """The web face for ``cfg``'s store and output folder (``now`` is the clock)."""
-    env = os.environ if env is None else env
-    email = cfg.email
-    settings = settings_from(
-        title=cfg.output.title,
-        sender=email.sender,
-        site_url=cfg.output.site_url,
-        unsubscribe_address=email.unsubscribe_address,
-    )
-    secret = email_secret(engine, env_value=env.get("PAPERBOY_SECRET"))
-
-    def transport(at: datetime) -> Transport:
-        return transport_from_config(cfg, at.date(), env=env)
-
+def create_app(pb: Paperboy, *, limits: RateLimits | None = None) -> Starlette:
+    """The web face of ``pb``'s store and output folder (its clock dates tokens and requests)."""
+    secret = pb.secret
     web = Web(
-        cfg=cfg,
-        engine=engine,
-        topics=topics if topics is not None else load_topics(topics_file(cfg.topics_file)),
+        pb=pb,
+        cfg=pb.config,
+        engine=pb.engine,
+        topics=pb.topics,
         envs=make_envs(resource_path("templates")),  # web pages are not user templates
-        settings=settings,
+        settings=email_settings(pb.config),
         secret=secret,
-        tokens=Tokens(secret=secret, clock=now),
+        tokens=Tokens(secret=secret, clock=pb.clock),
         limits=limits or RateLimits(),
-        now=now,
-        transport=transport,
+        now=pb.clock,
+        transport=lambda at: pb.transport(at.date()),
     )
     app = Starlette(
         routes=ROUTES,

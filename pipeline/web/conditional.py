@@ -1,8 +1,8 @@
 """Conditional GET for the served feed files (RFC 9110 13.1). Pure; no I/O.
 
 ``If-None-Match`` takes precedence: when it is present, ``If-Modified-Since`` is ignored
-(RFC 9110 13.1.3), so a stale ETag with a future date still gets the full body (RELIABILITY
-1.5, F10). ETags come from the bytes, not the file's mtime, so a no-op rewrite keeps them.
+(RFC 9110 13.1.3), so a stale ETag with a future date still gets the full body (docs/reliability.md
+§1.5, F10). ETags come from the bytes, not the file's mtime, so a no-op rewrite keeps them.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 
 # Feed types: RSS as application/rss+xml (not the generic application/xml Starlette guesses),
-# OPML as text/x-opml (Starlette guesses application/octet-stream: RELIABILITY 1.5).
+# OPML as text/x-opml (Starlette guesses application/octet-stream: docs/reliability.md §1.5).
 MEDIA_TYPES: Mapping[str, str] = {
     ".xml": "application/rss+xml; charset=utf-8",
     ".atom": "application/atom+xml; charset=utf-8",

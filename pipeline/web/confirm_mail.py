@@ -1,8 +1,8 @@
 """The double opt-in confirmation message. Pure; no I/O.
 
 Plain text only; every header value made from data goes through
-:func:`pipeline.headers.header_text` (CVE-2024-6923, RELIABILITY 6.3) and the recipient is a
-validated address, so nothing a form carries can add a header.
+:func:`pipeline.mail.headers.header_text` (CVE-2024-6923, docs/reliability.md §6.3) and the
+recipient is a validated address, so nothing a form carries can add a header.
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from email.utils import format_datetime
 
 import jinja2
 
-from pipeline.headers import header_text
-from pipeline.outbox import OutboxItem
-from pipeline.render_email import EmailSettings
-from pipeline.subscribers import normalize_email
+from pipeline.addresses import normalize_email
+from pipeline.mail.headers import header_text
+from pipeline.mail.render import EmailSettings
+from pipeline.records import OutboxItem
 
 TEMPLATE = "web/confirm.txt"
 

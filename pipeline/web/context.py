@@ -2,7 +2,7 @@
 
 One :class:`Web` is built per app by :func:`pipeline.web.app.create_app`; handlers get it from
 ``request.app.state.web``. Pages are rendered by the autoescaping jinja environment with
-StrictUndefined (RELIABILITY 6.1) from ``templates/web/*.html``.
+StrictUndefined (docs/reliability.md §6.1) from ``templates/web/*.html``.
 """
 
 from __future__ import annotations
@@ -10,20 +10,24 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import Engine
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from pipeline.config import Config
-from pipeline.emails import Transport
-from pipeline.render_email import EmailEnvs, EmailSettings, check_autoescape
+from pipeline.mail.render import EmailEnvs, EmailSettings, check_autoescape
+from pipeline.mail.transports import Transport
+from pipeline.store.subscribe_requests import RateLimits
 from pipeline.topics import Topic
-from pipeline.web.requests_store import RateLimits
 from pipeline.web.tokens import Tokens, new_nonce
 from pipeline.web.views import topic_view
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from pipeline.app import Paperboy
 
 CSRF_COOKIE = "paperboy_csrf"
 CSRF_FIELD = "csrf"
@@ -33,6 +37,7 @@ CSRF_FIELD = "csrf"
 class Web:
     """Everything the handlers need: config, store, topics, templates, secret, clock."""
 
+    pb: Paperboy
     cfg: Config
     engine: Engine
     topics: tuple[Topic, ...]

@@ -13,17 +13,14 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from pipeline.db import read_session, write_session
+from pipeline.addresses import check_topics, unsubscribe_token
 from pipeline.errors import ConfigError
-from pipeline.subscribers import (
-    SubscriberRecord,
-    check_topics,
-    unsubscribe_by_token,
-    unsubscribe_token,
-)
+from pipeline.records import SubscriberRecord
+from pipeline.store.engine import read_session, write_session
+from pipeline.store.subscribe_requests import change_topics, confirm_request, subscriber_by_token
+from pipeline.store.subscribers import unsubscribe_by_token
 from pipeline.web.context import Web, web_of
 from pipeline.web.forms import FormError, csrf_ok, read_form
-from pipeline.web.requests_store import change_topics, confirm_request, subscriber_by_token
 from pipeline.web.tokens import TokenError
 from pipeline.web.views import topic_view
 

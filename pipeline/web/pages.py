@@ -13,24 +13,26 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from pipeline.db import read_session
-from pipeline.edition import Edition, select_edition
-from pipeline.feeds import FEEDS_DIR, INDEX_NAME
-from pipeline.records import StoredPaper
-from pipeline.store import last_listing_date
-from pipeline.web.conditional import MEDIA_TYPES, etag_for, http_date, is_not_modified
-from pipeline.web.context import web_of
-from pipeline.web.queries import (
+from pipeline.feeds.items import pick_topic_papers
+from pipeline.feeds.publish import FEEDS_DIR, INDEX_NAME
+from pipeline.records import Edition, StoredPaper
+from pipeline.store.archive import (
     EditionSummary,
     list_editions,
     search_titles,
     store_version,
-    topic_papers,
+    with_topics,
 )
+from pipeline.store.editions import select_edition
+from pipeline.store.engine import read_session
+from pipeline.store.papers import iter_papers_newest_first, last_listing_date
+from pipeline.web.conditional import MEDIA_TYPES, etag_for, http_date, is_not_modified
+from pipeline.web.context import web_of
 from pipeline.web.views import clean_query, papers_view, topic_view
 
 _FEED_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}\.(xml|atom|opml)$")
 CACHE_ENTRIES = 256  # topic pages kept in memory (cleared when full)
+TOPIC_LIMIT = 50  # newest papers shown on a topic page
 FEED_CACHE_SECONDS = 900  # readers poll every few minutes to hours; feeds change once a day
 
 
@@ -101,7 +103,9 @@ async def topic(request: Request) -> Response:
             if key not in web.cache:
                 if len(web.cache) > CACHE_ENTRIES:
                     web.cache.clear()
-                web.cache[key] = topic_papers(session=session, topic=chosen, topics=web.topics)
+                papers = iter_papers_newest_first(session=session)
+                picked = pick_topic_papers([chosen], papers, limit=TOPIC_LIMIT)[chosen.slug]
+                web.cache[key] = [with_topics(paper, web.topics) for paper, _rank in picked]
             return list(web.cache[key])
 
     papers = await run_in_threadpool(load)

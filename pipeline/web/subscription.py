@@ -1,7 +1,7 @@
 """Subscribe (double opt-in), confirm, change topics, unsubscribe (RFC 8058 one-click).
 
 I/O edge: HTTP handlers over the store and the mail transport. Unsubscribe links are the
-digests' own ``/unsubscribe/<token>`` URLs (:func:`pipeline.render_email.unsubscribe_urls`):
+digests' own ``/unsubscribe/<token>`` URLs (:func:`pipeline.mail.render.unsubscribe_urls`):
 GET only shows a button (mail scanners prefetch links), POST with ``List-Unsubscribe=One-Click``
 unsubscribes at once, answers 200 (never a redirect) and needs no cookie. The token in the URL
 is the capability there, so that POST takes no CSRF token; the subscribe and preferences forms
@@ -17,17 +17,17 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from pipeline.db import write_session
+from pipeline.addresses import AddressError, check_topics, normalize_email
 from pipeline.errors import ConfigError, DeliveryError
-from pipeline.subscribers import AddressError, check_topics, normalize_email
-from pipeline.web.confirm_mail import confirmation_item, confirmation_message
-from pipeline.web.context import Web, web_of
-from pipeline.web.forms import Form, FormError, client_ip, csrf_ok, read_form
-from pipeline.web.requests_store import (
+from pipeline.store.engine import write_session
+from pipeline.store.subscribe_requests import (
     limit_verdict,
     mark_unmailed,
     record_request,
 )
+from pipeline.web.confirm_mail import confirmation_item, confirmation_message
+from pipeline.web.context import Web, web_of
+from pipeline.web.forms import Form, FormError, client_ip, csrf_ok, read_form
 from pipeline.web.views import topic_view
 
 HONEYPOT = "website"  # hidden from people; bots fill it
@@ -73,7 +73,7 @@ def _validated(web: Web, form: Form) -> tuple[str, str, tuple[str, ...]]:
 def _send_confirmation(
     web: Web, *, request_id: int, address: str, key: str, topics: Sequence[str], now: datetime
 ) -> None:
-    link = f"{web.settings.site_url}/confirm/{web.tokens.confirm_token(request_id, key)}"
+    link = web.cfg.url_for(f"confirm/{web.tokens.confirm_token(request_id, key)}")
     item = confirmation_item(address, domain=web.settings.domain)
     titles = [web.titles.get(slug, slug) for slug in topics]
     data = confirmation_message(

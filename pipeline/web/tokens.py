@@ -3,12 +3,11 @@
 Both are itsdangerous ``URLSafeTimedSerializer`` tokens under the store's email secret, each
 with its own salt, and read the injected clock (tests move time; the CLI passes the real one).
 Unsubscribe links are *not* made here: they are the digests' ``HMAC(secret, nonce)`` tokens
-(:func:`pipeline.subscribers.unsubscribe_token`), looked up by hash.
+(:func:`pipeline.store.subscribers.unsubscribe_token`), looked up by hash.
 """
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,6 +15,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
+
+from pipeline.addresses import address_digest
 
 CONFIRM_SALT = "paperboy.web.confirm"
 CSRF_SALT = "paperboy.web.csrf"
@@ -88,11 +89,6 @@ class Tokens:
         except TokenError:
             return False
         return isinstance(value, str) and secrets.compare_digest(value, nonce)
-
-
-def address_digest(email_key: str) -> str:
-    """A short digest binding a confirmation token to one address (URLs leak into logs)."""
-    return hashlib.sha256(email_key.encode()).hexdigest()[:16]
 
 
 def new_nonce() -> str:

@@ -1,8 +1,8 @@
 """What the page templates see of papers, topics and editions. Pure; no I/O.
 
-Every URL that reaches an ``href`` went through :func:`pipeline.headers.safe_url` (RELIABILITY
-6.1); text is cleaned of controls and bidi overrides and cut to a length, and the templates
-autoescape the rest.
+Every URL that reaches an ``href`` went through :func:`pipeline.mail.headers.safe_url`
+(docs/reliability.md §6.1); text is cleaned of controls and bidi overrides and cut to a length,
+and the templates autoescape the rest.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pipeline.headers import excerpt, plain_text, safe_url
+from pipeline.mail.headers import excerpt, plain_text, safe_url
 from pipeline.records import StoredPaper
 from pipeline.topics import Topic
 

@@ -1,0 +1,452 @@
+"""The library facade: one object that owns what a paperboy installation needs.
+
+    from pipeline import open_paperboy
+
+    with open_paperboy("paperboy.toml") as pb:
+        report = pb.run()
+
+:class:`Paperboy` holds the validated :class:`~pipeline.config.Config`, the one :data:`Clock`,
+the store (created and migrated on first use), the topics and the HMAC secret, and offers the
+jobs (``run``, ``ingest``, ``fetch``, ``publish_feeds``, ``send_edition`` ...) as methods. The
+CLI and the web face are printing and HTTP around it. I/O edge: it wires resources; the stages
+do the work.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+from pipeline.addresses import check_topics, parse_subscriber_csv
+from pipeline.clock import Clock, clock_from_env
+from pipeline.config import DEFAULT_SOURCE, SOURCE_KINDS, Config, SourceConfig, load_config
+from pipeline.errors import ConfigError
+from pipeline.records import (
+    Failure,
+    IngestReport,
+    PageReport,
+    StoredPaper,
+    SubscriberRecord,
+)
+from pipeline.topics import Topic, TopicScore, load_topics, score_topic, topics_file
+
+if TYPE_CHECKING:
+    import httpx
+    from sqlalchemy import Engine
+    from starlette.applications import Starlette
+
+    from pipeline.feeds.publish import FeedsReport
+    from pipeline.mail.send import EmailJob, EmailReport
+    from pipeline.mail.transports import Transport
+    from pipeline.run import RunReport
+    from pipeline.store.subscribe_requests import RateLimits
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    """What importing a subscriber CSV did."""
+
+    counts: dict[str, int] = field(default_factory=dict)  # added, updated, unchanged, errors
+    errors: tuple[str, ...] = ()  # "<file>:<line>: <problem>"
+
+
+@dataclass(frozen=True)
+class DryRun:
+    """What sending an edition would do, computed without writing anything."""
+
+    day: date
+    subscribers: int  # active subscribers
+    recipients: int  # of them, those the edition has papers for
+    topic_sets: int
+    largest_html: int  # bytes
+
+
+def score_paper(topic: Topic, paper: StoredPaper) -> TopicScore:
+    """How ``paper`` scores against ``topic``."""
+    return score_topic(topic, title=paper.title, abstract=paper.abstract, keywords=paper.keywords)
+
+
+class Paperboy:
+    """A paperboy installation: configuration, clock, store, topics, secret and the jobs."""
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        clock: Clock | None = None,
+        engine: Engine | None = None,
+        topics: Sequence[Topic] | None = None,
+    ) -> None:
+        self.config = config
+        self.clock: Clock = clock or clock_from_env(os.environ)
+        self._engine = engine
+        self._owns_engine = engine is None
+        self._topics = tuple(topics) if topics is not None else None
+
+    # resources ---------------------------------------------------------------------------
+
+    def __enter__(self) -> Paperboy:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Release the store's connections (an engine passed in is left to its owner)."""
+        if self._engine is not None and self._owns_engine:
+            self._engine.dispose()
+            self._engine = None
+
+    @property
+    def engine(self) -> Engine:
+        """The store's engine, migrated to the newest schema on first use."""
+        if self._engine is None:
+            from pipeline.store.engine import init_db, make_engine
+
+            engine = make_engine(self.config.database_url)
+            init_db(engine)
+            self._engine = engine
+        return self._engine
+
+    @property
+    def topics(self) -> tuple[Topic, ...]:
+        """The configured topics (``topics_file``), else the shipped ones."""
+        if self._topics is None:
+            self._topics = load_topics(topics_file(self.config.topics_file))
+        return self._topics
+
+    @functools.cached_property
+    def secret(self) -> bytes:
+        """The HMAC secret: ``PAPERBOY_SECRET`` if set, else the store's own (made at first use)."""
+        if self.config.secrets.secret:
+            return self.config.secrets.secret.encode()
+        from pipeline.store.meta import stored_secret
+
+        return stored_secret(self.engine)
+
+    def topic(self, slug: str) -> Topic:
+        """The configured topic ``slug`` (ConfigError naming the known ones otherwise)."""
+        for topic in self.topics:
+            if topic.slug == slug:
+                return topic
+        known = ", ".join(t.slug for t in self.topics) or "(none)"
+        raise ConfigError(f"unknown topic {slug!r} (known: {known})")
+
+    def email_job(self) -> EmailJob:
+        """Templates, settings, topics and secret of the email stage."""
+        from pipeline.mail.send import make_job
+        from pipeline.resources import resource_path
+
+        return make_job(
+            self.config,
+            topics=self.topics,
+            secret=self.secret,
+            templates=resource_path("templates"),
+        )
+
+    def transport(self, day: date) -> Transport:
+        """SMTP when configured, else ``.eml`` files in ``<output>/outbox/<day>/``."""
+        from pipeline.mail.transports import transport_for
+
+        return transport_for(self.config, day)
+
+    # the jobs ----------------------------------------------------------------------------
+
+    def run(
+        self,
+        *,
+        pages: Sequence[Path] = (),
+        offline: bool = False,
+        on_page: Callable[[PageReport], None] | None = None,
+        on_failure: Callable[[Failure], None] | None = None,
+        client: httpx.Client | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        lock_wait: float = 0.0,
+    ) -> RunReport:
+        """The daily job under the run lock: ingest every source, then feeds, then emails.
+
+        Raises :class:`~pipeline.store.lock.LockedError` when another run holds the lock.
+        """
+        from pipeline.run import run_once
+        from pipeline.store.lock import run_lock
+
+        with run_lock(self.engine, wait=lock_wait):
+            return run_once(
+                self, extra_pages=pages, offline=offline, on_page=on_page,
+                on_failure=on_failure, client=client, sleep=sleep,
+            )  # fmt: skip
+
+    def ingest(
+        self,
+        paths: Sequence[Path],
+        *,
+        listing_date: date | None = None,
+        source: str = DEFAULT_SOURCE,
+        on_page: Callable[[PageReport], None] | None = None,
+        on_failure: Callable[[Failure], None] | None = None,
+    ) -> IngestReport:
+        """Ingest saved pages (files, or folders searched for page files)."""
+        from pipeline.ingest.saved_pages import ingest_files
+
+        return ingest_files(
+            paths, engine=self.engine, now=self.clock(), listing_date=listing_date,
+            source=source, max_bytes=self.config.ingest.max_page_bytes,
+            on_page=on_page, on_failure=on_failure,
+        )  # fmt: skip
+
+    def source(self, name: str) -> SourceConfig:
+        """The configured source ``name``; ``hf-api``/``hf-html`` work without configuration."""
+        for source in self.config.sources:
+            if source.name == name:
+                return source
+        if name in SOURCE_KINDS and name != "files":
+            return SourceConfig(name=name, kind=name)
+        known = ", ".join(s.name for s in self.config.sources) or "none configured"
+        raise ConfigError(f"no source named {name!r} (sources: {known}; built in: hf-api, hf-html)")
+
+    def fetch(
+        self, source_name: str, day: date | None = None, *, client: httpx.Client | None = None
+    ) -> PageReport:
+        """Fetch one listing date (default: today, UTC) from one source and store it."""
+        from pipeline.ingest.fetch import make_client
+        from pipeline.ingest.sources import ingest_source_date
+
+        now = self.clock()
+        source = self.source(source_name)
+        http = client or make_client(self.config.http)
+        try:
+            return ingest_source_date(
+                source, day or now.date(), http=self.config.http, client=http,
+                engine=self.engine, now=now, max_file_bytes=self.config.ingest.max_page_bytes,
+            )  # fmt: skip
+        finally:
+            if client is None:
+                http.close()
+
+    def publish_feeds(self) -> FeedsReport:
+        """Render RSS and Atom of ``all`` and every topic plus the OPML index, and write them."""
+        from pipeline.feeds.publish import render_all_feeds
+
+        return render_all_feeds(
+            self.config, engine=self.engine, topics=self.topics, now=self.clock()
+        )
+
+    def latest_edition(self) -> date:
+        """The latest listing date in the store (ConfigError when the store is empty)."""
+        from pipeline.store.engine import read_session
+        from pipeline.store.papers import last_listing_date
+
+        with read_session(self.engine) as session:
+            day = last_listing_date(session=session)
+        if day is None:
+            raise ConfigError("the store holds no edition yet; run `paperboy ingest` first")
+        return day
+
+    def send_edition(
+        self,
+        day: date | None = None,
+        *,
+        resend_uncertain: bool = False,
+        batch: int = 1,
+        on_start: Callable[[int], None] | None = None,
+        on_item: Callable[[], None] | None = None,
+    ) -> EmailReport:
+        """Render and deliver an edition's digests (default: the latest), each at most once.
+
+        ``batch`` rows are claimed at a time; several processes may share an edition.
+        """
+        from pipeline.mail.send import deliver_edition
+
+        edition = day or self.latest_edition()
+        return deliver_edition(
+            engine=self.engine, day=edition, job=self.email_job(),
+            transport=self.transport(edition), clock=self.clock,
+            resend_uncertain=resend_uncertain, batch=batch, on_start=on_start, on_item=on_item,
+        )  # fmt: skip
+
+    def due_editions(self) -> list[date]:
+        """Editions with rows waiting to be sent, plus the latest edition."""
+        from pipeline.store.engine import read_session
+        from pipeline.store.outbox import due_editions
+        from pipeline.store.papers import last_listing_date
+
+        with read_session(self.engine) as session:
+            latest = last_listing_date(session=session)
+            due = set(due_editions(session=session))
+        return sorted(due | ({latest} if latest else set()))
+
+    def preview_edition(self, day: date | None = None) -> DryRun:
+        """Count and render what sending an edition would do, without writing anything."""
+        from pipeline.mail.send import render_for
+        from pipeline.store.editions import select_edition
+        from pipeline.store.engine import read_session
+        from pipeline.store.subscribers import select_subscribers
+
+        edition_day = day or self.latest_edition()
+        job = self.email_job()
+        with read_session(self.engine) as session:
+            edition = select_edition(session=session, day=edition_day, topics=job.topics)
+            subs = select_subscribers(session=session, status="active")
+        wanted = [s for s in subs if job.send_empty or not edition.for_topics(s.topics).empty]
+        sets = {tuple(sorted(s.topics)) for s in wanted}
+        largest = max(
+            (len(render_for(edition, list(t), job).html.encode()) for t in sets), default=0
+        )
+        return DryRun(edition_day, len(subs), len(wanted), len(sets), largest)
+
+    # subscribers -------------------------------------------------------------------------
+
+    def add_subscriber(self, email: str, topics: Sequence[str]) -> tuple[SubscriberRecord, str]:
+        """Subscribe ``email`` to ``topics`` (again: updates them, re-activates); returns the
+        record and ``added``/``updated``/``unchanged``."""
+        from pipeline.store.engine import write_session
+        from pipeline.store.subscribers import add_subscriber
+
+        chosen = check_topics(topics, [t.slug for t in self.topics])
+        secret = self.secret
+        with write_session(self.engine) as session:
+            return add_subscriber(
+                session=session, email=email, topics=chosen, secret=secret, now=self.clock()
+            )
+
+    def remove_subscriber(self, email: str) -> bool:
+        """Unsubscribe ``email`` (kept as 'unsubscribed'); False when unknown."""
+        from pipeline.store.engine import write_session
+        from pipeline.store.subscribers import remove_subscriber
+
+        with write_session(self.engine) as session:
+            return remove_subscriber(session=session, email=email, now=self.clock())
+
+    def subscribers(self, status: str | None = None) -> list[SubscriberRecord]:
+        """Subscribers (optionally of one status), by address."""
+        from pipeline.store.engine import read_session
+        from pipeline.store.subscribers import select_subscribers
+
+        with read_session(self.engine) as session:
+            return select_subscribers(session=session, status=status)
+
+    def import_subscribers(self, path: Path) -> ImportReport:
+        """Add subscribers from a CSV with ``email`` and ``topics`` columns, in one transaction;
+        bad lines are reported and skipped."""
+        from pipeline.store.engine import write_session
+        from pipeline.store.subscribers import add_subscriber
+
+        rows = parse_subscriber_csv(path.read_text(encoding="utf-8-sig"))
+        known = [t.slug for t in self.topics]
+        secret, now = self.secret, self.clock()
+        counts = {"added": 0, "updated": 0, "unchanged": 0, "errors": 0}
+        errors: list[str] = []
+        with write_session(self.engine) as session:
+            for line, email, topics in rows:
+                try:
+                    chosen = check_topics(topics, known)
+                    _record, what = add_subscriber(
+                        session=session, email=email, topics=chosen, secret=secret, now=now
+                    )
+                except ConfigError as exc:
+                    errors.append(f"{path}:{line}: {exc}")
+                    counts["errors"] += 1
+                    continue
+                counts[what] += 1
+        return ImportReport(counts=counts, errors=tuple(errors))
+
+    # the store ---------------------------------------------------------------------------
+
+    def papers(
+        self,
+        *,
+        new_on: date | None = None,
+        recurring_on: date | None = None,
+        search: str | None = None,
+        limit: int | None = None,
+    ) -> list[StoredPaper]:
+        """Papers, newest first (optionally first seen on / recurring on a day, or matching)."""
+        from pipeline.store.engine import read_session
+        from pipeline.store.papers import select_papers
+
+        with read_session(self.engine) as session:
+            return select_papers(
+                session=session, new_on=new_on, recurring_on=recurring_on, search=search,
+                limit=limit,
+            )  # fmt: skip
+
+    def paper(self, ref: str) -> StoredPaper:
+        """One paper by key, arXiv id or exact title (ConfigError saying how to find one)."""
+        from pipeline.store.engine import read_session
+        from pipeline.store.papers import select_paper
+
+        with read_session(self.engine) as session:
+            found = select_paper(session=session, ref=ref)
+        if found is None:
+            raise ConfigError(
+                f"no paper matches {ref!r}: give a key, an arXiv id or the exact title "
+                "(find one with `paperboy papers --search TEXT`)"
+            )
+        return found
+
+    def explain(self, ref: str) -> tuple[StoredPaper, list[tuple[Topic, TopicScore]]]:
+        """A paper and how it scores against every topic."""
+        paper = self.paper(ref)
+        return paper, [(topic, score_paper(topic, paper)) for topic in self.topics]
+
+    def preview_topic(self, slug: str) -> Iterator[tuple[StoredPaper, TopicScore | None]]:
+        """Every stored paper newest first, with its score when topic ``slug`` selects it
+        (None otherwise), so a caller can count what it scanned and stop when it has enough."""
+        from pipeline.store.engine import read_session
+        from pipeline.store.papers import iter_papers_newest_first
+
+        topic = self.topic(slug)
+        with read_session(self.engine) as session:
+            for paper, _rank in iter_papers_newest_first(session=session):
+                result = score_paper(topic, paper)
+                yield paper, result if result.selected else None
+
+    def check(self) -> tuple[list[str], dict[str, int]]:
+        """Broken store invariants (empty when healthy) and what the store holds."""
+        from pipeline.store.engine import read_session
+        from pipeline.store.integrity import check_store
+        from pipeline.store.papers import store_counts
+
+        with read_session(self.engine) as session:
+            return check_store(session=session), store_counts(session=session)
+
+    def init(self, *, feed_authority: str | None = None) -> str:
+        """Create the store and the output folder; returns the frozen feed GUID authority."""
+        from pipeline.feeds.publish import feed_tagging_entity
+
+        entity = feed_tagging_entity(self.engine, now=self.clock(), authority=feed_authority)
+        self.config.output_dir.mkdir(parents=True, exist_ok=True)
+        return entity
+
+    def web_app(self, *, limits: RateLimits | None = None) -> Starlette:
+        """The ASGI app of ``paperboy serve`` over this installation."""
+        from pipeline.web.app import create_app
+
+        return create_app(self, limits=limits)
+
+
+def open_paperboy(
+    config: Config | Path | str | None = None,
+    *,
+    clock: Clock | None = None,
+    env: Mapping[str, str] | None = None,
+    engine: Engine | None = None,
+    topics: Sequence[Topic] | None = None,
+) -> Paperboy:
+    """A :class:`Paperboy` for ``config``: a Config, a TOML file, or None for
+    ``$PAPERBOY_CONFIG`` / the embedded defaults rooted at the current folder."""
+    if not isinstance(config, Config):
+        path = Path(config) if config is not None else None
+        config = load_config(path, env=env)
+    if clock is None:
+        clock = clock_from_env(os.environ if env is None else env)
+    return Paperboy(config, clock=clock, engine=engine, topics=topics)

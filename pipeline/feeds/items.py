@@ -1,0 +1,144 @@
+"""From stored papers to feed records: topic selection, GUIDs, dates, links, summaries.
+
+Pure; no I/O. Everything here derives from stored data (paper key, first/last seen, rank on
+the first day) and from the tagging entity frozen in the store at init, never from the run time
+or from ``site_url``, so a paper keeps its GUID and dates forever (docs/reliability.md §0.8, 1.4).
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime, time, timedelta
+from urllib.parse import quote, urlsplit
+
+from pipeline.config import join_url
+from pipeline.identity import clean_text
+from pipeline.records import FeedEntry, FeedInput, StoredPaper
+from pipeline.topics import Topic, assign_topics
+
+ALL_SLUG = "all"
+# Entries of one listing date get distinct instants (W3C validator: DuplicateUpdated): the
+# first-seen day at 00:00 UTC plus (RANK_SPAN - rank) seconds, so rank 1 is the newest.
+RANK_SPAN = 3600
+# Characters a tag: URI may carry unescaped in its specific part (RFC 4151 / RFC 3986 pchar).
+_TAG_SAFE = ":/.-_~@!$&'()*+,;="
+
+RankedPaper = tuple[StoredPaper, int]  # a paper and its best rank on its first-seen day
+
+
+def pick_topic_papers(
+    topics: Sequence[Topic], papers: Iterable[RankedPaper], *, limit: int
+) -> dict[str, list[RankedPaper]]:
+    """The newest ``limit`` papers of each topic and of ``all``, from papers read newest first.
+
+    Topics are computed from the rules on the fly rather than stored: users tune rules and must
+    see the effect on the next render without a migration or a re-index, and the scan stops as
+    soon as every feed is full, so the cost is that of the newest papers, not of the store. Only
+    a topic that matches fewer than ``limit`` papers in all history makes the scan go to the end.
+    """
+    picked: dict[str, list[RankedPaper]] = {ALL_SLUG: [], **{t.slug: [] for t in topics}}
+    open_slugs = {slug for slug in picked if limit > 0}
+    for paper, rank in papers:
+        if not open_slugs:
+            break
+        slugs = [ALL_SLUG]
+        open_topics = [t for t in topics if t.slug in open_slugs]
+        slugs += assign_topics(
+            open_topics, title=paper.title, abstract=paper.abstract, keywords=paper.keywords
+        )
+        for slug in slugs:
+            if slug in open_slugs:
+                picked[slug].append((paper, rank))
+                if len(picked[slug]) >= limit:
+                    open_slugs.discard(slug)
+    return picked
+
+
+def tag_uri(tagging_entity: str, specific: str) -> str:
+    """``tag:<authority>,<date>:<specific>`` with the specific part percent-encoded."""
+    return f"tag:{tagging_entity}:{quote(specific, safe=_TAG_SAFE)}"
+
+
+def day_start(day: date) -> datetime:
+    """00:00 UTC of ``day`` (aware)."""
+    return datetime.combine(day, time(0), tzinfo=UTC)
+
+
+def entry_instant(first_seen: date, rank: int) -> datetime:
+    """The first-seen instant of a paper: its listing day plus a rank-based offset."""
+    return day_start(first_seen) + timedelta(seconds=RANK_SPAN - min(max(rank, 1), RANK_SPAN - 1))
+
+
+def is_web_url(url: str) -> bool:
+    """True for an absolute http(s) URL with a host (anything else never reaches an href)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
+def summary_html(paper: StoredPaper) -> str:
+    """The item description: abstract, links and appearance history, every value escaped."""
+    esc = html.escape
+    parts = [f"<p>{esc(clean_text(paper.abstract))}</p>"]
+    if paper.authors:
+        parts.append(f"<p>Authors: {esc(', '.join(clean_text(a) for a in paper.authors))}</p>")
+    links = [link for link in paper.links if is_web_url(link)]
+    if paper.arxiv_id:
+        links.insert(0, f"https://arxiv.org/abs/{quote(paper.arxiv_id, safe='/.')}")
+    if links:
+        anchors = ", ".join(f'<a href="{esc(u)}">{esc(u)}</a>' for u in links)
+        parts.append(f"<p>Links: {anchors}</p>")
+    days = "day" if paper.times_seen == 1 else "days"
+    parts.append(
+        f"<p>First seen {paper.first_seen.isoformat()}; listed on {paper.times_seen} {days}, "
+        f"last on {paper.last_seen.isoformat()}.</p>"
+    )
+    return "\n".join(parts)
+
+
+def feed_entry(paper: StoredPaper, rank: int, *, tagging_entity: str) -> FeedEntry:
+    """One feed item for a paper; its GUID comes from the paper key only."""
+    return FeedEntry(
+        guid=tag_uri(tagging_entity, f"paper/{paper.key}"),
+        title=clean_text(paper.title) or paper.key,
+        link=paper.url,
+        summary_html=summary_html(paper),
+        published=entry_instant(paper.first_seen, rank),
+    )
+
+
+def build_feed(
+    *,
+    slug: str,
+    title: str,
+    description: str,
+    author: str,
+    papers: Sequence[RankedPaper],
+    tagging_entity: str,
+    site_url: str,  # ends in '/' (Config.site_url)
+    empty_updated: datetime,
+) -> FeedInput:
+    """The feed record of one topic; ``empty_updated`` dates a feed with no entries.
+
+    Entries are ordered newest first-seen instant first, then by GUID. The feed's updated
+    time is the latest instant its content changed: a new paper (its first-seen instant) or
+    a recurring one (its last-seen day, which changes its summary). Never the run time.
+    """
+    entries = [feed_entry(p, r, tagging_entity=tagging_entity) for p, r in papers]
+    entries.sort(key=lambda e: (-e.published.timestamp(), e.guid))
+    changed = [e.published for e in entries] + [day_start(p.last_seen) for p, _ in papers]
+    return FeedInput(
+        slug=slug,
+        feed_id=tag_uri(tagging_entity, f"feed/{slug}"),
+        title=title,
+        description=description or title,
+        site_url=site_url,
+        rss_url=join_url(site_url, f"feeds/{slug}.xml"),
+        atom_url=join_url(site_url, f"feeds/{slug}.atom"),
+        author=author,
+        updated=max(changed, default=empty_updated),
+        entries=tuple(entries),
+    )

@@ -1,0 +1,137 @@
+"""Parser for saved text digest pages (the format of examples/pages/page-*.txt). Pure; no I/O.
+
+Layout: a few header lines (``new``, ``Subscribe``, ``Daily Papers``...), one line with the
+listing date (``Mar 14``, ``March 14`` or ``Mar 8, 2024``), then blocks separated by blank lines
+that alternate title / abstract. An abstract may be hard-wrapped (lines joined with spaces);
+a block too long to be a title is a further paragraph of the previous abstract.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from pipeline.errors import ParseError
+from pipeline.identity import clean_text, extract_links
+from pipeline.ingest.parse.common import checked_title, content_hash, infer_year
+from pipeline.records import Page, ParsedPaper
+
+# The date line must appear among the first lines of a page; real headers have 5-6 lines.
+HEADER_MAX_LINES = 15
+# No title in 9,581 real entries is longer than ~300 characters (docs/hf-formats.md §2.2); a longer
+# block after an abstract is a second paragraph of that abstract, not a title.
+TITLE_MAX_CHARS = 500
+_MONTHS = {
+    name: number
+    for number, names in enumerate(
+        [
+            ("jan", "january"),
+            ("feb", "february"),
+            ("mar", "march"),
+            ("apr", "april"),
+            ("may",),
+            ("jun", "june"),
+            ("jul", "july"),
+            ("aug", "august"),
+            ("sep", "sept", "september"),
+            ("oct", "october"),
+            ("nov", "november"),
+            ("dec", "december"),
+        ],
+        start=1,
+    )
+    for name in names
+}
+_DATE_LINE = re.compile(r"^(?P<month>[A-Za-z]{3,9})\.? (?P<day>\d{1,2})(?:, (?P<year>\d{4}))?$")
+_BLANK_LINES = re.compile(r"\n[ \t]*\n")
+
+
+def parse_listing_date(line: str, *, today: date) -> date | None:
+    """The date of a header line such as ``Mar 14`` or ``Mar 8, 2024``, else None."""
+    match = _DATE_LINE.match(line.strip())
+    if not match or match.group("month").lower() not in _MONTHS:
+        return None
+    month, day = _MONTHS[match.group("month").lower()], int(match.group("day"))
+    try:
+        if match.group("year"):
+            return date(int(match.group("year")), month, day)
+        return infer_year(month, day, today=today)
+    except ValueError:
+        return None
+
+
+def _split_header(lines: list[str], *, origin: str, today: date) -> tuple[date, int]:
+    """Find the date line; return the listing date and the index of the first body line."""
+    seen = 0
+    for index, line in enumerate(lines):
+        if not line.strip():
+            continue
+        found = parse_listing_date(line, today=today)
+        if found:
+            return found, index + 1
+        seen += 1
+        if seen >= HEADER_MAX_LINES:
+            break
+    raise ParseError(
+        origin,
+        f"no listing date line (like 'Mar 14') in the first {HEADER_MAX_LINES} lines: "
+        "not a daily papers text page?",
+    )
+
+
+def _pair_blocks(blocks: list[str], *, origin: str) -> list[tuple[str, str]]:
+    pairs: list[tuple[str, str]] = []
+    title: str | None = None
+    for block in blocks:
+        if title is None:
+            if len(block) > TITLE_MAX_CHARS and pairs:
+                last_title, last_abstract = pairs[-1]
+                pairs[-1] = (last_title, f"{last_abstract}\n\n{block}")
+                continue
+            if len(block) > TITLE_MAX_CHARS:
+                raise ParseError(
+                    origin,
+                    f"first block after the date is {len(block)} characters: expected a title",
+                )
+            title = block
+        else:
+            pairs.append((title, block))
+            title = None
+    if title is not None:
+        raise ParseError(
+            origin,
+            f"truncated: paper {len(pairs) + 1} ({title[:60]!r}) has a title but no abstract",
+        )
+    return pairs
+
+
+def parse_text_page(
+    text: str, *, origin: str, source: str, today: date, listing_date: date | None = None
+) -> Page:
+    """Parse a saved text page; ``listing_date`` overrides the header date's inferred year."""
+    text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    if not text.strip():
+        raise ParseError(origin, "empty page")
+    lines = text.split("\n")
+    header_date, body_start = _split_header(lines, origin=origin, today=today)
+    body = "\n".join(lines[body_start:])
+    blocks = [" ".join(b.split("\n")).strip() for b in _BLANK_LINES.split(body)]
+    blocks = [clean_text(b) for b in blocks if b.strip()]
+    papers: list[ParsedPaper] = []
+    for rank, (title, abstract) in enumerate(_pair_blocks(blocks, origin=origin), start=1):
+        papers.append(
+            ParsedPaper(
+                title=checked_title(title, origin=origin, where=f"paper {rank}"),
+                abstract=abstract,
+                rank=rank,
+                links=extract_links(abstract),
+            )
+        )
+    found = tuple(papers)
+    return Page(
+        source=source,
+        origin=origin,
+        listing_date=listing_date or header_date,
+        papers=found,
+        content_hash=content_hash(found),
+    )

@@ -1,0 +1,333 @@
+"""Email digests: bodies from templates, then one message per subscriber. Pure; no I/O.
+
+Bodies are rendered once per distinct topic set (:func:`render_bodies`) with a placeholder for
+the unsubscribe URL; :func:`build_message` only fills in that URL and the headers, so the cost of
+a run grows with the number of topic sets, not subscribers (docs/reliability.md §2.2.5). Message-IDs
+are ``HMAC-SHA256(secret, subscriber|edition)`` (deterministic, unguessable: 2.1); every header
+value made from data goes through :func:`pipeline.mail.headers.header_text` (6.3).
+"""
+
+from __future__ import annotations
+
+import binascii
+import hashlib
+import hmac
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime, parseaddr
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import css_inline
+import jinja2
+
+from pipeline.addresses import normalize_email
+from pipeline.config import Config, join_url, normalize_site_url
+from pipeline.errors import ConfigError, RenderError
+from pipeline.mail.headers import excerpt, header_text, safe_url
+from pipeline.records import Edition, StoredPaper
+
+HTML_TEMPLATE = "email/digest.html"
+TEXT_TEMPLATE = "email/digest.txt"
+HTML_LIMIT = 100_000  # bytes; Gmail clips HTML over ~102 KB (docs/reliability.md §2.1)
+TITLE_CHARS = 300  # a 100 KB "title" must not blow the size budget
+# Stands in for the subscriber's unsubscribe URL in shared bodies: URL-safe, so autoescaping and
+# CSS inlining leave it as is, and it cannot occur in escaped data (it has no '<' to fake).
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+_MSGID = re.compile(r"^<[0-9a-f]{32}@[A-Za-z0-9.-]+>$")
+UNSUBSCRIBE_PLACEHOLDER = "https://paperboy.invalid/UNSUBSCRIBE-URL-PLACEHOLDER"
+
+
+@dataclass(frozen=True)
+class EmailEnvs:
+    """The two jinja environments: autoescaping for HTML, plain for text."""
+
+    html: jinja2.Environment
+    text: jinja2.Environment
+
+
+@dataclass(frozen=True)
+class EmailSettings:
+    """What message building needs from the configuration."""
+
+    list_title: str
+    sender_name: str
+    sender_address: str
+    site_url: str  # ends in "/" (Config.site_url); "" when none is configured
+    unsubscribe_address: str
+    max_papers: int = 25
+    abstract_chars: int = 320
+
+    def url_for(self, path: str) -> str | None:
+        """The public URL of ``path`` on the site, or None without a site URL."""
+        return join_url(self.site_url, path) if self.site_url else None
+
+    @property
+    def domain(self) -> str:
+        """The mail domain (Message-ID right-hand side, List-Id)."""
+        return self.sender_address.rpartition("@")[2]
+
+
+@dataclass(frozen=True)
+class Bodies:
+    """Rendered text and HTML of one topic set's digest (unsubscribe URL still a placeholder)."""
+
+    text: str
+    html: str
+    subject: str
+    boundary: str = "=_paperboy"  # "=_" cannot occur in quoted-printable
+    head: bytes = b""  # the folded headers every message of this topic set shares
+    text_qp: tuple[bytes, ...] = ()  # the parts encoded, cut at the unsubscribe URL
+    html_qp: tuple[bytes, ...] = ()
+
+
+def make_envs(templates_dir: Path) -> EmailEnvs:
+    """Build the HTML (autoescaping) and text (non-escaping) environments, StrictUndefined."""
+    common: dict[str, Any] = {
+        "loader": jinja2.FileSystemLoader(str(templates_dir)),
+        "undefined": jinja2.StrictUndefined,
+        "trim_blocks": True,
+        "lstrip_blocks": True,
+        "keep_trailing_newline": True,
+    }
+    html = jinja2.Environment(autoescape=jinja2.select_autoescape(["html"]), **common)
+    text = jinja2.Environment(autoescape=False, **common)
+    return EmailEnvs(html=html, text=text)
+
+
+def settings_from(
+    *, title: str, sender: str, site_url: str, unsubscribe_address: str, **limits: int
+) -> EmailSettings:
+    """Validate the sender and unsubscribe addresses from config into :class:`EmailSettings`."""
+    name, address = parseaddr(sender)
+    try:
+        address, _key = normalize_email(address, local_domain_ok=True)
+        unsubscribe, _key = normalize_email(unsubscribe_address or address, local_domain_ok=True)
+    except ConfigError as exc:
+        raise ConfigError(str(exc), key="email.sender / email.unsubscribe_address") from None
+    return EmailSettings(
+        list_title=header_text(title, limit=80) or "paperboy",
+        sender_name=header_text(name, limit=80),
+        sender_address=address,
+        site_url=normalize_site_url(site_url, where="<settings>") if site_url.strip() else "",
+        unsubscribe_address=unsubscribe,
+        **limits,
+    )
+
+
+def email_settings(cfg: Config) -> EmailSettings:
+    """The :class:`EmailSettings` of a configuration."""
+    return settings_from(
+        title=cfg.output.title,
+        sender=cfg.email.sender,
+        site_url=cfg.site_url,
+        unsubscribe_address=cfg.email.unsubscribe_address,
+        max_papers=cfg.email.max_papers_per_section,
+        abstract_chars=cfg.email.abstract_chars,
+    )
+
+
+def message_id(secret: bytes, *, subscriber_id: int, edition: date, domain: str) -> str:
+    """``<hmac[:32]@domain>``: the same on every retry, unguessable without the secret."""
+    mac = hmac.new(secret, f"{subscriber_id}|{edition.isoformat()}".encode(), hashlib.sha256)
+    return f"<{mac.hexdigest()[:32]}@{domain}>"
+
+
+def _code_url(paper: StoredPaper) -> str | None:
+    links = [url for url in (safe_url(link) for link in paper.links) if url]
+    hosted = [url for url in links if "github.com" in url or "gitlab" in url]
+    found = hosted or links
+    return found[0] if found else None
+
+
+def _paper_view(paper: StoredPaper, titles: Mapping[str, str], limit: int) -> dict[str, Any]:
+    return {
+        "title": excerpt(paper.title, TITLE_CHARS),
+        "url": safe_url(paper.url),
+        "abstract": excerpt(paper.abstract, limit),
+        "topics": [titles.get(slug, slug) for slug in paper.topics],
+        "code_url": _code_url(paper),
+        "times_seen": paper.times_seen,
+        "first_seen": paper.first_seen.isoformat(),
+    }
+
+
+def digest_context(
+    edition: Edition,
+    *,
+    chosen: Sequence[str],
+    titles: Mapping[str, str],
+    settings: EmailSettings,
+    max_papers: int,
+) -> dict[str, Any]:
+    """The template data for one topic set: the same for the HTML and the text part."""
+    limit = settings.abstract_chars
+    new = [_paper_view(p, titles, limit) for p in edition.new[:max_papers]]
+    recurring = [_paper_view(p, titles, limit) for p in edition.recurring[:max_papers]]
+    return {
+        "list_title": settings.list_title,
+        "edition": edition.day.isoformat(),
+        "edition_long": edition.day.strftime("%A %-d %B %Y"),
+        "topics": [titles.get(slug, slug) for slug in chosen],
+        "new": new,
+        "recurring": recurring,
+        "new_total": len(edition.new),
+        "recurring_total": len(edition.recurring),
+        "view_all_url": settings.site_url or None,
+        "unsubscribe_url": UNSUBSCRIBE_PLACEHOLDER,
+    }
+
+
+def _render(env: jinja2.Environment, name: str, context: Mapping[str, Any]) -> str:
+    try:
+        return env.get_template(name).render(context)
+    except jinja2.TemplateNotFound:
+        raise RenderError(name, f"template not found under {env.loader and _where(env)}") from None
+    except jinja2.TemplateError as exc:
+        raise RenderError(name, f"{type(exc).__name__}: {exc}") from exc
+
+
+def _where(env: jinja2.Environment) -> str:
+    loader = env.loader
+    paths = getattr(loader, "searchpath", [])
+    return ", ".join(str(p) for p in paths)
+
+
+def check_autoescape(env: jinja2.Environment, name: str) -> None:
+    """Refuse to render HTML from an environment that would not escape ``name`` (X3)."""
+    auto = env.autoescape
+    on = auto(name) if callable(auto) else bool(auto)
+    if not on:
+        raise RenderError(name, "autoescape is off for this HTML template (name must end in .html)")
+
+
+def subject_for(edition: Edition, *, topics: Sequence[str], settings: EmailSettings) -> str:
+    """``<list> <date> · <topics>: <first title> (+N more)``, sanitised and truncated."""
+    papers = [*edition.new, *edition.recurring]
+    lead = papers[0].title if papers else "no papers"
+    more = f" (+{len(papers) - 1} more)" if len(papers) > 1 else ""
+    topic_part = ", ".join(header_text(t, limit=40) for t in topics[:3])
+    return header_text(f"{settings.list_title} {edition.day}: {topic_part}: {lead}") + more
+
+
+def render_bodies(
+    edition: Edition,
+    *,
+    chosen: Sequence[str],
+    titles: Mapping[str, str],
+    envs: EmailEnvs,
+    settings: EmailSettings,
+) -> Bodies:
+    """Render one topic set's text and HTML; halve the papers per section until HTML fits."""
+    check_autoescape(envs.html, HTML_TEMPLATE)
+    inliner = css_inline.CSSInliner(keep_style_tags=True, load_remote_stylesheets=False)
+    cap = max(1, settings.max_papers)
+    while True:
+        context = digest_context(
+            edition, chosen=chosen, titles=titles, settings=settings, max_papers=cap
+        )
+        html = inliner.inline(_render(envs.html, HTML_TEMPLATE, context))
+        if len(html.encode()) <= HTML_LIMIT - 500 or cap == 1:
+            break
+        cap //= 2
+    text = _render(envs.text, TEXT_TEMPLATE, context)
+    subject = subject_for(edition, topics=context["topics"], settings=settings)
+    boundary = "=_" + hashlib.sha256((text + html).encode()).hexdigest()[:24]
+    head = _common_head(subject, settings, boundary)
+    return Bodies(
+        text=text,
+        html=html,
+        subject=subject,
+        boundary=boundary,
+        head=head,
+        text_qp=_qp_chunks("plain", text),
+        html_qp=_qp_chunks("html", html),
+    )
+
+
+def unsubscribe_urls(settings: EmailSettings, token: str) -> tuple[str | None, str]:
+    """(https URL or None, mailto URL) for the subscriber owning ``token``."""
+    if not _TOKEN.match(token):
+        raise ValueError("unsubscribe tokens are URL-safe ASCII")
+    mailto = f"mailto:{settings.unsubscribe_address}?subject={quote('unsubscribe ' + token)}"
+    https = settings.url_for(f"unsubscribe/{token}")
+    return https, mailto
+
+
+def _common_head(subject: str, settings: EmailSettings, boundary: str) -> bytes:
+    """The headers shared by a topic set's messages, folded once by the email package."""
+    head = EmailMessage(policy=SMTP)
+    head["From"] = Address(settings.sender_name, addr_spec=settings.sender_address)
+    head["Subject"] = subject
+    head["List-Id"] = f"{settings.list_title} <digest.{settings.domain}>"
+    if settings.site_url.startswith("https://"):
+        head["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"  # RFC 8058
+    head["MIME-Version"] = "1.0"
+    head["Content-Type"] = f'multipart/alternative; boundary="{boundary}"'
+    raw = head.as_bytes()
+    return raw[: raw.index(b"\r\n\r\n") + 2]
+
+
+def _qp_chunks(subtype: str, text: str) -> tuple[bytes, ...]:
+    """A MIME part, quoted-printable, cut where the unsubscribe URL goes (encoded once)."""
+    data = text.replace("\r\n", "\n").replace("\n", "\r\n")
+    chunks = [binascii.b2a_qp(c.encode(), istext=True) for c in data.split(UNSUBSCRIBE_PLACEHOLDER)]
+    chunks[-1] = chunks[-1].rstrip(b"\r\n") + b"\r\n"
+    head = (
+        f'Content-Type: text/{subtype}; charset="utf-8"\r\n'
+        "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+    ).encode()
+    return (head + chunks[0], *chunks[1:])
+
+
+def _fill(chunks: tuple[bytes, ...], url: str) -> bytes:
+    # Soft line breaks ("=" CRLF) around the URL keep every line within QP's 76 characters
+    # and decode to nothing, so the URL joins its neighbours exactly (RFC 2045 6.7).
+    return (b"=\r\n" + binascii.b2a_qp(url.encode(), istext=True) + b"=\r\n").join(chunks)
+
+
+def build_message(
+    bodies: Bodies,
+    *,
+    recipient: str,
+    token: str,
+    settings: EmailSettings,
+    now: datetime,
+    msgid: str,
+) -> bytes:
+    """One subscriber's message (CRLF wire form): multipart/alternative, text then HTML.
+
+    Shared headers come folded from :func:`render_bodies`; the per-subscriber ones are built
+    here from values restricted to safe ASCII (a validated address, hex ids, checked URLs).
+    """
+    if not _MSGID.match(msgid):
+        raise ValueError(f"bad Message-ID {msgid!r}")
+    https, mailto = unsubscribe_urls(settings, token)
+    targets = [f"<{https}>"] if https else []
+    unsubscribe = ",\r\n ".join([*targets, f"<{mailto}>"])  # folded like the email package
+    own = (
+        f"To: {normalize_email(recipient)[0]}\r\n"
+        f"Date: {format_datetime(now)}\r\n"
+        f"Message-ID: {msgid}\r\n"
+        f"List-Unsubscribe: {unsubscribe}\r\n"
+    ).encode("ascii")
+    url = https or mailto
+    dash = f"--{bodies.boundary}".encode()
+    return b"".join(
+        (
+            own,
+            bodies.head,
+            b"\r\n",
+            dash + b"\r\n",
+            _fill(bodies.text_qp, url),
+            dash + b"\r\n",
+            _fill(bodies.html_qp, url),
+            dash + b"--\r\n",
+        )
+    )

@@ -1,0 +1,303 @@
+"""The email stage: plan an edition's outbox rows, then deliver them in one loop.
+
+Orchestration over the store, the pure renderer and a :class:`~pipeline.mail.transports.Transport`.
+There is one send loop, :func:`send_due`: it claims due rows ``batch`` at a time (``FOR UPDATE
+SKIP LOCKED`` on PostgreSQL, so several ``paperboy emails --worker`` processes share an edition),
+commits the claim, sends, and commits each outcome. The default batch is one row, so a crash at
+any point leaves at most one row ``sending`` (later ``uncertain``, reported, never resent
+blindly); a killed worker with ``--batch N`` leaves at most N. Bodies are rendered once per
+distinct topic set.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pipeline.addresses import unsubscribe_token
+from pipeline.clock import Clock
+from pipeline.config import Config
+from pipeline.failpoints import failpoint
+from pipeline.mail.render import (
+    Bodies,
+    EmailEnvs,
+    EmailSettings,
+    build_message,
+    email_settings,
+    make_envs,
+    message_id,
+    render_bodies,
+)
+from pipeline.mail.transports import Transport
+from pipeline.records import Edition, OutboxItem, Outcome, SubscriberRecord
+from pipeline.store.editions import select_edition
+from pipeline.store.engine import read_session, write_session
+from pipeline.store.outbox import (
+    claim_due,
+    expire_leases,
+    finish,
+    outbox_counts,
+    plan_outbox,
+    reopen_uncertain,
+)
+from pipeline.store.subscribers import flag_bouncing, select_subscribers
+from pipeline.topics import Topic
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+
+@dataclass(frozen=True)
+class EmailJob:
+    """Everything one run needs besides the store, the clock and the transport."""
+
+    topics: Sequence[Topic]
+    envs: EmailEnvs
+    settings: EmailSettings
+    secret: bytes
+    send_empty: bool = False
+    retry_after: timedelta = timedelta(minutes=30)
+    lease: timedelta = timedelta(minutes=15)
+
+
+def make_job(cfg: Config, *, topics: Sequence[Topic], secret: bytes, templates: Path) -> EmailJob:
+    """The job of a configuration: its topics, templates, settings and HMAC secret."""
+    folder = cfg.base_dir / cfg.email.templates_dir if cfg.email.templates_dir else templates
+    return EmailJob(
+        topics=tuple(topics),
+        envs=make_envs(folder),
+        settings=email_settings(cfg),
+        secret=secret,
+        send_empty=cfg.email.send_empty,
+        retry_after=timedelta(minutes=cfg.email.retry_minutes),
+        lease=timedelta(minutes=cfg.email.lease_minutes),
+    )
+
+
+@dataclass
+class EmailReport:
+    """What one delivery run did for one edition."""
+
+    edition: date
+    papers: int = 0
+    planned: int = 0  # new outbox rows this run
+    attempted: int = 0  # messages handed to the transport
+    outcomes: dict[str, int] = field(default_factory=dict)  # this run, by state
+    totals: dict[str, int] = field(default_factory=dict)  # the edition's rows, by state
+    topic_sets: int = 0
+    stopped: str | None = None  # why the batch stopped early
+
+    @property
+    def ok(self) -> bool:
+        """False when anything is uncertain or the batch stopped early."""
+        return not self.totals.get("uncertain") and self.stopped is None
+
+    def add(self, outcome: Outcome, *, attempted: bool = True) -> None:
+        """Count one row's outcome; an outcome that stops the batch stops it."""
+        self.attempted += attempted
+        self.outcomes[outcome.state] = self.outcomes.get(outcome.state, 0) + 1
+        if outcome.stop:
+            self.stopped = outcome.detail
+
+    def close(self, *, engine: Engine, topic_sets: int) -> EmailReport:
+        """Record the topic sets rendered and the edition's rows by state, after a batch."""
+        self.topic_sets = topic_sets
+        with read_session(engine) as session:
+            self.totals = outbox_counts(session=session, edition=self.edition)
+        return self
+
+    def summary(self) -> str:
+        """One line: what happened to the edition's digests in this run."""
+        done = self.outcomes
+        states = ("sent", "retry", "failed", "uncertain")
+        parts = [f"{state} {done.get(state, 0)}" for state in states]
+        return (
+            f"edition {self.edition}: {self.papers} paper(s), {self.planned} new outbox row(s), "
+            f"{self.topic_sets} topic set(s); this run: {', '.join(parts)}; "
+            f"uncertain total {self.totals.get('uncertain', 0)}"
+        )
+
+    def problems(self) -> list[str]:
+        """What needs a human: a batch stopped early, messages in the uncertain state."""
+        found = []
+        if self.stopped:
+            found.append(f"stopped early: {self.stopped}; rerun to send the rest")
+        if self.totals.get("uncertain"):
+            found.append(
+                f"{self.totals['uncertain']} message(s) uncertain: the server may have them; "
+                "check, then use `paperboy emails --resend-uncertain` if needed"
+            )
+        return found
+
+
+def _plan(
+    edition: Edition, subscribers: Sequence[SubscriberRecord], job: EmailJob
+) -> list[tuple[int, str]]:
+    rows = []
+    for sub in subscribers:
+        if edition.for_topics(sub.topics).empty and not job.send_empty:
+            continue
+        msgid = message_id(
+            job.secret, subscriber_id=sub.id, edition=edition.day, domain=job.settings.domain
+        )
+        rows.append((sub.id, msgid))
+    return rows
+
+
+def render_for(edition: Edition, chosen: Sequence[str], job: EmailJob) -> Bodies:
+    """One topic set's bodies."""
+    titles: Mapping[str, str] = {t.slug: t.title for t in job.topics}
+    return render_bodies(
+        edition.for_topics(chosen),
+        chosen=chosen,
+        titles=titles,
+        envs=job.envs,
+        settings=job.settings,
+    )
+
+
+def message_bytes(item: OutboxItem, bodies: Bodies, job: EmailJob, now: datetime) -> bytes:
+    """The wire form of one subscriber's message."""
+    return build_message(
+        bodies,
+        recipient=item.email,
+        token=unsubscribe_token(job.secret, item.token_nonce),
+        settings=job.settings,
+        now=now,
+        msgid=item.message_id,
+    )
+
+
+def prepare_edition(
+    *, engine: Engine, day: date, job: EmailJob, now: datetime, resend_uncertain: bool = False
+) -> tuple[Edition, EmailReport]:
+    """Read the edition, plan outbox rows, expire stale claims (one write transaction)."""
+    with read_session(engine) as session:
+        edition = select_edition(session=session, day=day, topics=job.topics)
+        subscribers = select_subscribers(session=session, status="active")
+    report = EmailReport(edition=day, papers=len(edition.new) + len(edition.recurring))
+    rows = _plan(edition, subscribers, job)
+    with write_session(engine) as session:
+        report.planned = plan_outbox(session=session, edition=day, rows=rows, now=now)
+        expire_leases(session=session, edition=day, now=now, lease=job.lease)
+        if resend_uncertain:
+            reopen_uncertain(session=session, edition=day, now=now)
+        report.totals = outbox_counts(session=session, edition=day)
+    return edition, report
+
+
+def _record(
+    engine: Engine, item: OutboxItem, outcome: Outcome, job: EmailJob, clock: Clock
+) -> None:
+    done = clock()
+    with write_session(engine) as session:
+        finish(session=session, item=item, outcome=outcome, now=done, retry_after=job.retry_after)
+        if outcome.bounce:
+            flag_bouncing(session=session, subscriber_id=item.subscriber_id, now=done)
+
+
+def _release(engine: Engine, items: Sequence[OutboxItem], job: EmailJob, clock: Clock) -> None:
+    """Hand claimed rows that were never sent back to ``pending``."""
+    for item in items:
+        _record(engine, item, Outcome("pending", None, "claim released"), job, clock)
+
+
+def send_due(
+    *,
+    engine: Engine,
+    edition: Edition,
+    report: EmailReport,
+    job: EmailJob,
+    transport: Transport,
+    clock: Clock,
+    batch: int = 1,
+    on_item: Callable[[], None] | None = None,
+) -> EmailReport:
+    """Claim and send the edition's due rows ``batch`` at a time until none is left (or the
+    transport says stop). Each claim and outcome is committed and stamped with ``clock()``."""
+    cache: dict[tuple[str, ...], Bodies] = {}
+    opened = False
+    try:
+        while report.stopped is None:
+            with write_session(engine) as session:
+                items = claim_due(session=session, edition=edition.day, now=clock(), limit=batch)
+            if not items:
+                break
+            if not opened:
+                try:
+                    transport.open()
+                except BaseException:
+                    _release(engine, items, job, clock)
+                    raise
+                opened = True
+            for number, item in enumerate(items):
+                if report.stopped is not None:
+                    _release(engine, items[number:], job, clock)
+                    break
+                if on_item is not None:
+                    on_item()
+                _send_one(item, engine, edition, job, transport, clock, cache, report)
+    finally:
+        if opened:
+            transport.close()
+    return report.close(engine=engine, topic_sets=len(cache))
+
+
+def _send_one(
+    item: OutboxItem,
+    engine: Engine,
+    edition: Edition,
+    job: EmailJob,
+    transport: Transport,
+    clock: Clock,
+    cache: dict[tuple[str, ...], Bodies],
+    report: EmailReport,
+) -> None:
+    """Send one claimed row and record its outcome; close it as skipped if its subscriber left."""
+    if item.status != "active":
+        outcome = Outcome("skipped", None, f"subscriber {item.status}")
+        _record(engine, item, outcome, job, clock)
+        report.add(outcome, attempted=False)
+        return
+    chosen = tuple(sorted(item.topics))
+    if chosen not in cache:
+        cache[chosen] = render_for(edition, item.topics, job)
+    data = message_bytes(item, cache[chosen], job, clock())
+    failpoint("after_claim")
+    outcome = transport.send(item, job.settings.sender_address, data)
+    failpoint("after_send")
+    _record(engine, item, outcome, job, clock)
+    report.add(outcome)
+
+
+def deliver_edition(
+    *,
+    engine: Engine,
+    day: date,
+    job: EmailJob,
+    transport: Transport,
+    clock: Clock,
+    resend_uncertain: bool = False,
+    batch: int = 1,
+    on_start: Callable[[int], None] | None = None,
+    on_item: Callable[[], None] | None = None,
+) -> EmailReport:
+    """Plan the edition's outbox rows, then send the due ones, each at most once."""
+    edition, report = prepare_edition(
+        engine=engine, day=day, job=job, now=clock(), resend_uncertain=resend_uncertain
+    )
+    if on_start is not None:
+        on_start(report.totals.get("pending", 0) + report.totals.get("retry", 0))
+    return send_due(
+        engine=engine,
+        edition=edition,
+        report=report,
+        job=job,
+        transport=transport,
+        clock=clock,
+        batch=batch,
+        on_item=on_item,
+    )

@@ -1,0 +1,192 @@
+"""The outbox: one row per (subscriber, edition) and its delivery state. I/O edge: a ``Session``.
+
+States (docs/reliability.md §2.2)::
+
+    pending --claim--> sending --250--> sent
+                          |--4xx / connection lost before DATA--> retry --(due)--> sending
+                          |--5xx--> failed                       (never retried)
+                          |--lost after DATA / lease expired--> uncertain (reported;
+                          |                                      --resend-uncertain -> pending)
+    pending/retry --subscriber no longer active--> skipped
+
+The claim is committed before any SMTP traffic, so a crash leaves the row ``sending`` and the
+next run turns it ``uncertain`` instead of sending it blindly a second time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Table, func, update
+from sqlmodel import Session, col, select
+
+from pipeline.records import OutboxItem, Outcome
+from pipeline.store.engine import insert_for
+from pipeline.store.tables import OutboxMessage, Subscriber
+
+STATES = ("pending", "sending", "sent", "retry", "failed", "uncertain", "skipped")
+MAX_BACKOFF = timedelta(days=1)
+_CHUNK = 500
+# Core (not ORM) updates: the ORM's bulk-update path costs ~1 ms per statement, and a run issues
+# two per message (claim, outcome).
+_OUTBOX: Table = OutboxMessage.metadata.tables["outbox"]
+
+
+def plan_outbox(
+    *, session: Session, edition: date, rows: Sequence[tuple[int, str]], now: datetime
+) -> int:
+    """Insert a pending row per ``(subscriber_id, message_id)`` unless one exists; count them."""
+    insert = insert_for(session, OutboxMessage)  # the PostgreSQL dialect only on PostgreSQL
+    before = _count(session, edition)
+    values = [
+        {
+            "subscriber_id": subscriber_id,
+            "edition": edition,
+            "state": "pending",
+            "message_id": msgid,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
+        for subscriber_id, msgid in rows
+    ]
+    for start in range(0, len(values), _CHUNK):
+        session.execute(insert.on_conflict_do_nothing(), values[start : start + _CHUNK])
+    return _count(session, edition) - before
+
+
+def _count(session: Session, edition: date) -> int:
+    query = select(func.count()).select_from(OutboxMessage).where(OutboxMessage.edition == edition)
+    return int(session.execute(query).scalar_one())
+
+
+def expire_leases(*, session: Session, edition: date, now: datetime, lease: timedelta) -> int:
+    """Turn rows left ``sending`` longer than ``lease`` into ``uncertain``; return how many."""
+    result = session.execute(
+        update(_OUTBOX)
+        .where(
+            col(OutboxMessage.edition) == edition,
+            col(OutboxMessage.state) == "sending",
+            col(OutboxMessage.claimed_at) < now - lease,
+        )
+        .values(state="uncertain", last_error="still 'sending' after the lease: process died?")
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def reopen_uncertain(*, session: Session, edition: date, now: datetime) -> int:
+    """Make ``uncertain`` rows pending again (same Message-ID); return how many."""
+    result = session.execute(
+        update(_OUTBOX)
+        .where(col(OutboxMessage.edition) == edition, col(OutboxMessage.state) == "uncertain")
+        .values(state="pending", next_attempt_at=now)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def _items(session: Session, *conditions: Any) -> list[OutboxItem]:
+    query = (
+        select(OutboxMessage, Subscriber)
+        .join(Subscriber, col(Subscriber.id) == col(OutboxMessage.subscriber_id))
+        .where(*conditions)
+        .order_by(col(OutboxMessage.id))
+    )
+    return [
+        OutboxItem(
+            id=int(row.id or 0),
+            subscriber_id=row.subscriber_id,
+            email=sub.email,
+            topics=tuple(sub.topics),
+            status=sub.status,
+            token_nonce=sub.token_nonce,
+            message_id=row.message_id,
+            attempts=row.attempts,
+        )
+        for row, sub in session.exec(query)
+    ]
+
+
+def _due(edition: date, now: datetime) -> tuple[Any, ...]:
+    return (
+        col(OutboxMessage.edition) == edition,
+        col(OutboxMessage.state).in_(("pending", "retry")),
+        col(OutboxMessage.next_attempt_at) <= now,
+    )
+
+
+def due_items(*, session: Session, edition: date, now: datetime) -> list[OutboxItem]:
+    """Rows of ``edition`` that are pending, or retry and due, in id order."""
+    return _items(session, *_due(edition, now))
+
+
+def claim_due(*, session: Session, edition: date, now: datetime, limit: int) -> list[OutboxItem]:
+    """Claim up to ``limit`` due rows (now ``sending``); the caller commits before SMTP.
+
+    PostgreSQL locks the candidates ``FOR UPDATE SKIP LOCKED``, so concurrent workers each get
+    other rows and never wait on each other (docs/reliability.md §2.2); on SQLite the caller's
+    ``BEGIN IMMEDIATE`` admits one claimer at a time (the locking clause renders as nothing).
+    """
+    candidates = (
+        select(col(OutboxMessage.id))
+        .where(*_due(edition, now))
+        .order_by(col(OutboxMessage.id))
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    claimed = session.execute(
+        update(_OUTBOX)
+        .where(col(OutboxMessage.id).in_(candidates.scalar_subquery()))
+        .values(state="sending", claimed_at=now, attempts=col(OutboxMessage.attempts) + 1)
+        .returning(_OUTBOX.c.id)
+    )
+    ids = [int(row_id) for (row_id,) in claimed]
+    if not ids:
+        return []
+    # Report attempts as before this claim, like due_items (finish() backs off on it).
+    return [
+        replace(item, attempts=item.attempts - 1)
+        for item in _items(session, col(OutboxMessage.id).in_(ids))
+    ]
+
+
+def finish(
+    *, session: Session, item: OutboxItem, outcome: Outcome, now: datetime, retry_after: timedelta
+) -> None:
+    """Record an attempt's outcome; a retry waits ``retry_after`` doubled per attempt."""
+    values: dict[str, object] = {
+        "state": outcome.state,
+        "last_code": outcome.code,
+        "last_error": outcome.detail[:500] or None,
+    }
+    if outcome.state == "sent":
+        values["sent_at"] = now
+    if outcome.state == "retry":
+        delay = min(retry_after * 2 ** max(0, item.attempts), MAX_BACKOFF)
+        values["next_attempt_at"] = now + delay
+    session.execute(update(_OUTBOX).where(col(OutboxMessage.id) == item.id).values(**values))
+
+
+def outbox_counts(*, session: Session, edition: date) -> dict[str, int]:
+    """Rows of ``edition`` per state (every state present, zero when none)."""
+    query = (
+        select(col(OutboxMessage.state), func.count())
+        .where(col(OutboxMessage.edition) == edition)
+        .group_by(col(OutboxMessage.state))
+    )
+    counts = dict.fromkeys(STATES, 0)
+    counts.update({state: int(n) for state, n in session.execute(query).all()})
+    return counts
+
+
+def due_editions(*, session: Session) -> list[date]:
+    """Editions that still have rows waiting to be sent (pending, or retry after a 4xx)."""
+    query = (
+        select(col(OutboxMessage.edition))
+        .where(col(OutboxMessage.state).in_(("pending", "retry")))
+        .distinct()
+        .order_by(col(OutboxMessage.edition))
+    )
+    return list(session.exec(query))

@@ -1,0 +1,202 @@
+"""SQLModel tables of the store. Only modules of :mod:`pipeline.store` import them.
+
+(No ``from __future__ import annotations`` here: SQLModel reads annotations at runtime.)
+
+Identity is enforced by unique constraints, not by code: one paper per key, one digest per
+(source, listing date), one appearance per (paper, digest). Timestamps are timezone-aware UTC on
+every dialect (:class:`UTCDateTime`); SQLite would otherwise drop the zone.
+"""
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, Index, MetaData, UniqueConstraint
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+# Explicit constraint names, so migrations (and SQLite batch mode) can find them.
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+metadata: MetaData = SQLModel.metadata
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in, aware UTC datetimes out, on SQLite and PostgreSQL alike."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: pass an aware datetime")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(
+        self,
+        value: datetime | None,
+        dialect: Dialect,  # noqa: ARG002 (TypeDecorator API)
+    ) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _utc_column(**kwargs: Any) -> Any:
+    return Field(sa_column=Column(UTCDateTime(), **kwargs))
+
+
+class Paper(SQLModel, table=True):
+    """A paper, whatever page or source it came from."""
+
+    __tablename__ = "paper"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True, max_length=600)  # "arxiv:<id>" or "title:<folded>"; never changes
+    arxiv_id: str | None = Field(default=None, unique=True, max_length=64)
+    title: str
+    abstract: str
+    text_date: date  # listing date of the version whose title/abstract we keep (the earliest)
+    links: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    authors: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    keywords: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    first_seen: date = Field(index=True)
+    last_seen: date = Field(index=True)
+    times_seen: int = 0  # distinct listing dates
+    created_at: datetime = _utc_column(nullable=False)
+
+
+class PaperAlias(SQLModel, table=True):
+    """Every identity a paper was seen under (its key, its arXiv key, each folded title)."""
+
+    __tablename__ = "paper_alias"
+
+    alias: str = Field(primary_key=True, max_length=600)
+    paper_id: int = Field(foreign_key="paper.id", index=True)
+
+
+class Digest(SQLModel, table=True):
+    """One page of one source for one listing date."""
+
+    __tablename__ = "digest"
+    __table_args__ = (UniqueConstraint("source", "listing_date", name="uq_digest_source_date"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(max_length=200)
+    listing_date: date = Field(index=True)
+    origin: str  # last file path or URL it was read from
+    content_hash: str = Field(max_length=64)
+    paper_count: int = 0
+    ingested_at: datetime = _utc_column(nullable=False)
+
+
+class Appearance(SQLModel, table=True):
+    """A paper listed on a digest, at a rank. Every appearance is kept."""
+
+    __tablename__ = "appearance"
+    __table_args__ = (
+        UniqueConstraint("paper_id", "digest_id", name="uq_appearance_paper_digest"),
+        Index("ix_appearance_date_paper", "listing_date", "paper_id"),
+        Index("ix_appearance_paper_date", "paper_id", "listing_date"),
+        Index("ix_appearance_digest", "digest_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    paper_id: int = Field(foreign_key="paper.id")
+    digest_id: int = Field(foreign_key="digest.id")
+    listing_date: date  # copied from the digest, so date queries need no join
+    rank: int
+
+
+class Meta(SQLModel, table=True):
+    """Small settings fixed at init (e.g. the feed GUID authority)."""
+
+    __tablename__ = "meta"
+
+    key: str = Field(primary_key=True, max_length=100)
+    value: str
+
+
+class FetchState(SQLModel, table=True):
+    """Conditional-GET validators and rate-limit deferral, per fetched URL."""
+
+    __tablename__ = "fetch_state"
+
+    url: str = Field(primary_key=True, max_length=2000)
+    etag: str | None = None
+    last_modified: str | None = None
+    fetched_at: datetime | None = _utc_column(nullable=True)  # last ingested 200 response
+    deferred_until: datetime | None = _utc_column(nullable=True)  # server asked to wait
+
+
+class Subscriber(SQLModel, table=True):
+    """An email subscriber and the topics they chose (issue 4)."""
+
+    __tablename__ = "subscriber"
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=254)  # as given, stripped, domain lowercased
+    email_key: str = Field(unique=True, max_length=254)  # the whole address lowercased
+    topics: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    status: str = Field(default="active", max_length=20)  # active | unsubscribed | bouncing
+    # The unsubscribe token is HMAC(secret, token_nonce); only its sha256 is stored (lookup key).
+    token_nonce: str = Field(max_length=64)
+    token_hash: str = Field(unique=True, max_length=64)
+    created_at: datetime = _utc_column(nullable=False)
+    updated_at: datetime = _utc_column(nullable=False)
+
+
+class OutboxMessage(SQLModel, table=True):
+    """One digest for one subscriber and one edition: the exactly-once delivery record."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        UniqueConstraint("subscriber_id", "edition", name="uq_outbox_subscriber_edition"),
+        Index("ix_outbox_edition_state", "edition", "state"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    subscriber_id: int = Field(foreign_key="subscriber.id")
+    edition: date
+    # pending | sending | sent | retry | failed | uncertain | skipped
+    state: str = Field(default="pending", max_length=20)
+    message_id: str = Field(max_length=200)
+    attempts: int = 0
+    next_attempt_at: datetime = _utc_column(nullable=False)
+    claimed_at: datetime | None = _utc_column(nullable=True)
+    sent_at: datetime | None = _utc_column(nullable=True)
+    last_code: int | None = None
+    last_error: str | None = None
+    created_at: datetime = _utc_column(nullable=False)
+
+
+class SubscribeRequest(SQLModel, table=True):
+    """A web subscribe request awaiting (or past) its double opt-in confirmation (issue 7).
+
+    Also the rate-limit ledger: rows are counted per address and per client IP, so limits
+    survive restarts. Nothing here is mailed digests; only confirmed requests become (or update)
+    a :class:`Subscriber`.
+    """
+
+    __tablename__ = "subscribe_request"
+    __table_args__ = (
+        Index("ix_subscribe_request_email_created", "email_key", "created_at"),
+        Index("ix_subscribe_request_ip_created", "client_ip", "created_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=254)
+    email_key: str = Field(max_length=254)
+    topics: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    client_ip: str = Field(max_length=64)
+    mailed: bool = False  # False: refused by a limit or the honeypot (no mail went out)
+    created_at: datetime = _utc_column(nullable=False)
+    confirmed_at: datetime | None = _utc_column(nullable=True)
