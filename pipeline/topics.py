@@ -2,12 +2,16 @@
 
 A topic has include rules (phrases, optionally regexes) and exclude rules. Each include rule
 that matches adds its weight once, for the best field it matches: ``title_weight`` in the
-title, else ``keywords_weight`` in the source's keywords (Hugging Face ``ai_keywords``) or
-``abstract_weight`` in the abstract, whichever is larger. A paper belongs to a topic when its
-score reaches the topic's threshold and no exclude rule matches (title or abstract). Phrases
-match on word boundaries, any case, with spaces and hyphens interchangeable ("long context"
-matches "Long-Context"); a word may end in ``*`` to match any ending ("agent*" matches "agents"
-and "agentic"). A ``[defaults]`` table sets weights and thresholds for every topic.
+title, else the larger of ``keywords_weight`` in the source's keywords (Hugging Face
+``ai_keywords``) and ``abstract_weight`` per occurrence in the abstract (up to ``max_repeats``
+occurrences). A paper belongs to a topic when its score reaches the topic's threshold and no
+exclude rule matches (title or abstract; keywords never veto). Phrases match on word
+boundaries, any case, with spaces and hyphens interchangeable ("long context" matches
+"Long-Context"); a word may end in ``*`` to match any ending ("agent*" matches "agentic"), and
+``|`` separates alternatives of one rule ("supervised fine-tuning | SFT" counts once).
+``include_title``/``exclude_title`` rules look at the title only, ``include_abstract`` rules at
+the abstract and keywords only. A ``[defaults]`` table sets weights and thresholds for every
+topic. docs/topics.md documents the shipped taxonomy and how it was measured.
 
 A topic may also name example papers (``like``: arXiv ids or exact titles). A paper whose
 TF-IDF cosine similarity to the nearest example reaches ``like_threshold`` joins the topic even
