@@ -114,4 +114,4 @@ def test_commands_have_help(name):
 def test_shipped_topics_file_is_found_and_valid():
     path = topics_file(None)
     assert path == resource_path("config/topics.toml")
-    assert len(load_topics(path)) == 9
+    assert len(load_topics(path)) == 27
