@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pipeline.errors import ParseError
 from pipeline.identity import fold_title
-from pipeline.parse.hf_api import load_entries, parse_entries
+from pipeline.ingest.parse.hf_api import load_entries, parse_entries
 from pipeline.records import ParsedPaper
 from pipeline.similarity import (
     Likeness,

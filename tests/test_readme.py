@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.topics import load_topics, topics_file
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -36,6 +38,7 @@ def test_use_it_from_python_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines[0] == "3 page(s), 157 new paper(s)"
-    assert lines[1] == f"10 feeds in {tmp_path / 'out' / 'feeds'}"
+    topics = len(load_topics(topics_file(None)))
+    assert lines[1] == f"{topics + 1} feeds in {tmp_path / 'out' / 'feeds'}"  # and "all"
     assert len(lines) == 5 and lines[2].startswith("2026-09-03 ")  # newest first
     assert (tmp_path / "data" / "paperboy.db").is_file()

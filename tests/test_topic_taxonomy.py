@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from pipeline.errors import ConfigError
-from pipeline.parse.hf_api import load_entries, parse_entries
+from pipeline.ingest.parse.hf_api import load_entries, parse_entries
 from pipeline.records import ParsedPaper
 from pipeline.topics import (
     ABSTRACT_WEIGHT,
