@@ -10,7 +10,18 @@ every dialect (:class:`UTCDateTime`); SQLite would otherwise drop the zone.
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, MetaData, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    UniqueConstraint,
+    column,
+    event,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
@@ -58,6 +69,8 @@ class Paper(SQLModel, table=True):
     """A paper, whatever page or source it came from."""
 
     __tablename__ = "paper"
+    # Newest first, then key: the order of feeds and of iter_papers_newest_first (keyset pages).
+    __table_args__ = (Index("ix_paper_newest", column("first_seen").desc(), "key"),)
 
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(unique=True, max_length=600)  # "arxiv:<id>" or "title:<folded>"; never changes
@@ -200,3 +213,97 @@ class SubscribeRequest(SQLModel, table=True):
     mailed: bool = False  # False: refused by a limit or the honeypot (no mail went out)
     created_at: datetime = _utc_column(nullable=False)
     confirmed_at: datetime | None = _utc_column(nullable=True)
+
+
+class PaperTopic(SQLModel, table=True):
+    """A topic a paper belongs to, assigned once when the paper is stored or changes, or when
+    the topic's rules change (:mod:`pipeline.store.assignments`); read by feeds, emails and the
+    web through ``ix_paper_topic_newest``."""
+
+    __tablename__ = "paper_topic"
+    __table_args__ = (
+        Index("ix_paper_topic_newest", "topic", column("first_seen").desc(), "paper_key"),
+    )
+
+    paper_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("paper.id", ondelete="CASCADE"), primary_key=True, nullable=False
+        )
+    )
+    topic: str = Field(primary_key=True, max_length=63)  # a topic slug
+    # Copies of the paper's first_seen and key (the key never changes; first_seen is rewritten
+    # whenever the paper is reassigned, which every change of the paper triggers), so that a
+    # topic's newest papers are one index range: no join, no sort over the whole topic.
+    first_seen: date
+    paper_key: str = Field(max_length=600)
+
+
+class TopicPending(SQLModel, table=True):
+    """Papers whose topics must be (re)assigned: filled by database triggers on every write to
+    ``paper`` or ``appearance`` (so in the transaction that stores a page, whatever code wrote
+    it), emptied by :func:`pipeline.store.assignments.assign_pending`."""
+
+    __tablename__ = "topic_pending"
+
+    paper_id: int = Field(primary_key=True)  # no foreign key: a deleted paper is pending too
+    inserted: bool = False  # the paper was created since: count it in the corpus statistics
+
+
+class CorpusTerm(SQLModel, table=True):
+    """Document frequencies of similarity terms (:mod:`pipeline.similarity`) over the stored
+    papers, for ``like`` topics (:mod:`pipeline.store.corpus`): ``papers`` is kept up to date,
+    ``frozen`` is the snapshot topics are scored with."""
+
+    __tablename__ = "corpus_term"
+
+    term: str = Field(primary_key=True, max_length=64)
+    papers: int = 0
+    frozen: int = 0
+
+
+# Triggers that mark papers pending (TopicPending), as plain SQL per dialect; migration 0003 runs
+# the same statements, and tests/test_assignments.py checks both ways of building a store end
+# with the same triggers. Both dialects upsert the mark: on PostgreSQL, DO UPDATE (unlike DO
+# NOTHING) waits for an assigner that holds the pending row (SELECT ... FOR UPDATE), so a change
+# committed while the assigner scored the old text leaves the paper pending instead of lost.
+_MARK = (
+    "INSERT INTO topic_pending (paper_id, inserted) VALUES ({id}, {fresh}) ON CONFLICT (paper_id)"
+    " DO UPDATE SET inserted = topic_pending.inserted OR excluded.inserted"
+)
+_SQLITE_EVENTS = (
+    ("paper", "INSERT", "NEW.id", "1"),
+    ("paper", "UPDATE", "NEW.id", "0"),
+    ("paper", "DELETE", "OLD.id", "0"),
+    ("appearance", "INSERT", "NEW.paper_id", "0"),
+    ("appearance", "UPDATE", "NEW.paper_id", "0"),
+    ("appearance", "DELETE", "OLD.paper_id", "0"),
+)
+PENDING_TRIGGERS: dict[str, tuple[str, ...]] = {
+    "sqlite": tuple(
+        f"CREATE TRIGGER IF NOT EXISTS topic_pending_{table}_{op.lower()} AFTER {op} ON {table}"
+        f" BEGIN {_MARK.format(id=ref, fresh=fresh)}; END"
+        for table, op, ref, fresh in _SQLITE_EVENTS
+    ),
+    "postgresql": (
+        "CREATE OR REPLACE FUNCTION topic_pending_mark() RETURNS trigger LANGUAGE plpgsql AS $$"
+        " DECLARE pid integer; fresh boolean := false; BEGIN"
+        " IF TG_TABLE_NAME = 'paper' THEN"
+        " IF TG_OP = 'DELETE' THEN pid := OLD.id; ELSE pid := NEW.id; END IF;"
+        " fresh := TG_OP = 'INSERT';"
+        " ELSIF TG_OP = 'DELETE' THEN pid := OLD.paper_id; ELSE pid := NEW.paper_id; END IF; "
+        + _MARK.format(id="pid", fresh="fresh")
+        + "; RETURN NULL; END $$",
+        "CREATE OR REPLACE TRIGGER topic_pending_paper AFTER INSERT OR UPDATE OR DELETE ON paper"
+        " FOR EACH ROW EXECUTE FUNCTION topic_pending_mark()",
+        "CREATE OR REPLACE TRIGGER topic_pending_appearance"
+        " AFTER INSERT OR UPDATE OR DELETE ON appearance"
+        " FOR EACH ROW EXECUTE FUNCTION topic_pending_mark()",
+    ),
+}
+
+
+@event.listens_for(metadata, "after_create")
+def _create_pending_triggers(_target: MetaData, connection: Any, **_kw: Any) -> None:
+    """``create_all`` (a store built from the models) gets the triggers too."""
+    for statement in PENDING_TRIGGERS.get(connection.dialect.name, ()):
+        connection.exec_driver_sql(statement)
