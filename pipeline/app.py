@@ -14,6 +14,7 @@ do the work.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 import time
@@ -29,6 +30,7 @@ from pipeline.clock import Clock, clock_from_env
 from pipeline.config import DEFAULT_SOURCE, SOURCE_KINDS, Config, SourceConfig, load_config
 from pipeline.errors import ConfigError
 from pipeline.records import (
+    ALL_TOPICS,
     Failure,
     IngestReport,
     PageReport,
@@ -46,7 +48,10 @@ if TYPE_CHECKING:
     from pipeline.mail.send import EmailJob, EmailReport
     from pipeline.mail.transports import Transport
     from pipeline.run import RunReport
+    from pipeline.similarity import Likeness
+    from pipeline.store.assignments import AssignReport, Progress
     from pipeline.store.subscribe_requests import RateLimits
+    from pipeline.store.topic_papers import TopicCounts
 
 
 @dataclass(frozen=True)
@@ -68,9 +73,30 @@ class DryRun:
     largest_html: int  # bytes
 
 
-def score_paper(topic: Topic, paper: StoredPaper) -> TopicScore:
-    """How ``paper`` scores against ``topic``."""
-    return score_topic(topic, title=paper.title, abstract=paper.abstract, keywords=paper.keywords)
+def score_paper(topic: Topic, paper: StoredPaper, likeness: Likeness | None = None) -> TopicScore:
+    """How ``paper`` scores against ``topic`` (``like`` topics need the store's ``likeness``)."""
+    return score_topic(
+        topic,
+        title=paper.title,
+        abstract=paper.abstract,
+        keywords=paper.keywords,
+        likeness=likeness,
+    )
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Why a paper is in the topics it is in: the stored assignment and the scores behind it."""
+
+    paper: StoredPaper  # its ``topics`` are the stored assignment, in configured order
+    scores: list[tuple[Topic, TopicScore]]  # every topic, scored now as the assigner would
+    pending: bool  # the paper changed since it was assigned (the next run assigns it)
+    reassigning: frozenset[str]  # topics being reassigned after a rules change
+
+    def disagreements(self) -> list[str]:
+        """Topics whose stored verdict differs from the score now (pending work explains it)."""
+        stored = set(self.paper.topics)
+        return [t.slug for t, score in self.scores if score.selected != (t.slug in stored)]
 
 
 class Paperboy:
@@ -171,6 +197,7 @@ class Paperboy:
         client: httpx.Client | None = None,
         sleep: Callable[[float], None] = time.sleep,
         lock_wait: float = 0.0,
+        on_progress: Progress | None = None,
     ) -> RunReport:
         """The daily job under the run lock: ingest every source, then feeds, then emails.
 
@@ -182,7 +209,7 @@ class Paperboy:
         with run_lock(self.engine, wait=lock_wait):
             return run_once(
                 self, extra_pages=pages, offline=offline, on_page=on_page,
-                on_failure=on_failure, client=client, sleep=sleep,
+                on_failure=on_failure, client=client, sleep=sleep, on_progress=on_progress,
             )  # fmt: skip
 
     def ingest(
@@ -193,15 +220,35 @@ class Paperboy:
         source: str = DEFAULT_SOURCE,
         on_page: Callable[[PageReport], None] | None = None,
         on_failure: Callable[[Failure], None] | None = None,
+        on_progress: Progress | None = None,
     ) -> IngestReport:
-        """Ingest saved pages (files, or folders searched for page files)."""
+        """Ingest saved pages (files, or folders searched for page files), then assign topics
+        to the papers they brought."""
         from pipeline.ingest.saved_pages import ingest_files
 
-        return ingest_files(
+        report = ingest_files(
             paths, engine=self.engine, now=self.clock(), listing_date=listing_date,
             source=source, max_bytes=self.config.ingest.max_page_bytes,
             on_page=on_page, on_failure=on_failure,
         )  # fmt: skip
+        self.assign(on_progress=on_progress)
+        return report
+
+    def assign(self, *, on_progress: Progress | None = None) -> AssignReport:
+        """Assign topics to every paper lacking a current assignment (new or changed papers;
+        every paper for topics whose rules changed), in batches; cheap when none is due."""
+        from pipeline.store.assignments import assign_pending
+
+        return assign_pending(self.engine, self.topics, on_progress=on_progress)
+
+    def reassign(self, *, full: bool = False, on_progress: Progress | None = None) -> AssignReport:
+        """:meth:`assign`; with ``full``, forget every stored fingerprint (and the corpus
+        statistics) first, so every paper is assigned again."""
+        from pipeline.store.assignments import reset_assignments
+
+        if full:
+            reset_assignments(self.engine)
+        return self.assign(on_progress=on_progress)
 
     def source(self, name: str) -> SourceConfig:
         """The configured source ``name``; ``hf-api``/``hf-html`` work without configuration."""
@@ -224,20 +271,23 @@ class Paperboy:
         source = self.source(source_name)
         http = client or make_client(self.config.http)
         try:
-            return ingest_source_date(
+            report = ingest_source_date(
                 source, day or now.date(), http=self.config.http, client=http,
                 engine=self.engine, now=now, max_file_bytes=self.config.ingest.max_page_bytes,
             )  # fmt: skip
         finally:
             if client is None:
                 http.close()
+        self.assign()
+        return report
 
-    def publish_feeds(self) -> FeedsReport:
-        """Render RSS and Atom of ``all`` and every topic plus the OPML index, and write them."""
+    def publish_feeds(self, *, force: bool = False) -> FeedsReport:
+        """Render RSS and Atom of ``all`` and every topic plus the OPML index, and write them
+        (topics are assigned first; nothing is rendered if nothing changed, unless ``force``)."""
         from pipeline.feeds.publish import render_all_feeds
 
         return render_all_feeds(
-            self.config, engine=self.engine, topics=self.topics, now=self.clock()
+            self.config, engine=self.engine, topics=self.topics, now=self.clock(), force=force
         )
 
     def latest_edition(self) -> date:
@@ -305,9 +355,12 @@ class Paperboy:
 
     # subscribers -------------------------------------------------------------------------
 
-    def add_subscriber(self, email: str, topics: Sequence[str]) -> tuple[SubscriberRecord, str]:
-        """Subscribe ``email`` to ``topics`` (again: updates them, re-activates); returns the
-        record and ``added``/``updated``/``unchanged``."""
+    def add_subscriber(
+        self, email: str, topics: Sequence[str] = (ALL_TOPICS,)
+    ) -> tuple[SubscriberRecord, str]:
+        """Subscribe ``email`` to ``topics`` (default ``all``: every paper, those in no topic
+        under "Other"; again: updates them, re-activates); returns the record and
+        ``added``/``updated``/``unchanged``."""
         from pipeline.store.engine import write_session
         from pipeline.store.subscribers import add_subscriber
 
@@ -369,15 +422,19 @@ class Paperboy:
         search: str | None = None,
         limit: int | None = None,
     ) -> list[StoredPaper]:
-        """Papers, newest first (optionally first seen on / recurring on a day, or matching)."""
+        """Papers, newest first (optionally first seen on / recurring on a day, or matching),
+        with their stored topics."""
         from pipeline.store.engine import read_session
         from pipeline.store.papers import select_papers
+        from pipeline.store.topic_papers import with_topics
 
         with read_session(self.engine) as session:
-            return select_papers(
+            found = select_papers(
                 session=session, new_on=new_on, recurring_on=recurring_on, search=search,
                 limit=limit,
             )  # fmt: skip
+            order = [t.slug for t in self.topics]
+            return with_topics(session=session, papers=found, order=order)
 
     def paper(self, ref: str) -> StoredPaper:
         """One paper by key, arXiv id or exact title (ConfigError saying how to find one)."""
@@ -393,21 +450,53 @@ class Paperboy:
             )
         return found
 
-    def explain(self, ref: str) -> tuple[StoredPaper, list[tuple[Topic, TopicScore]]]:
-        """A paper and how it scores against every topic."""
+    def explain(self, ref: str) -> Explanation:
+        """A paper's stored topics and how it scores against every topic (``like`` topics with
+        the store's corpus snapshot and examples, as the assigner scores them)."""
+        from pipeline.similarity import paper_text
+        from pipeline.store.assignments import reassigning, scorer_for
+        from pipeline.store.engine import read_session
+        from pipeline.store.topic_papers import assignment_of
+
         paper = self.paper(ref)
-        return paper, [(topic, score_paper(topic, paper)) for topic in self.topics]
+        order = [t.slug for t in self.topics]
+        with read_session(self.engine) as session:
+            stored, pending = assignment_of(session=session, key=paper.key)
+            scorer = scorer_for(session, self.topics)
+            scorer.prepare(session, [paper_text(paper.title, paper.abstract)])
+            busy = reassigning(session)
+        paper = dataclasses.replace(paper, topics=tuple(s for s in order if s in stored))
+        scores = [(topic, score_paper(topic, paper, scorer.likeness)) for topic in self.topics]
+        return Explanation(paper, scores, pending, frozenset(busy))
+
+    def topic_stats(self, *, days: int | None = None) -> TopicCounts:
+        """Per topic, how many papers were first seen in the last ``days`` listing days (up to
+        the newest; all papers if None), and how many no topic takes."""
+        from datetime import timedelta
+
+        from pipeline.store.engine import read_session
+        from pipeline.store.papers import last_listing_date
+        from pipeline.store.topic_papers import topic_counts
+
+        with read_session(self.engine) as session:
+            latest = last_listing_date(session=session)
+            since = latest - timedelta(days=days - 1) if days and latest else None
+            return topic_counts(session=session, since=since)
 
     def preview_topic(self, slug: str) -> Iterator[tuple[StoredPaper, TopicScore | None]]:
         """Every stored paper newest first, with its score when topic ``slug`` selects it
         (None otherwise), so a caller can count what it scanned and stop when it has enough."""
+        from pipeline.similarity import paper_text
+        from pipeline.store.assignments import scorer_for
         from pipeline.store.engine import read_session
         from pipeline.store.papers import iter_papers_newest_first
 
         topic = self.topic(slug)
         with read_session(self.engine) as session:
+            scorer = scorer_for(session, [topic])
             for paper, _rank in iter_papers_newest_first(session=session):
-                result = score_paper(topic, paper)
+                scorer.prepare(session, [paper_text(paper.title, paper.abstract)])
+                result = score_paper(topic, paper, scorer.likeness)
                 yield paper, result if result.selected else None
 
     def check(self) -> tuple[list[str], dict[str, int]]:

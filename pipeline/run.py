@@ -25,6 +25,7 @@ from pipeline.ingest.saved_pages import ingest_files
 from pipeline.ingest.sources import ingest_source_date
 from pipeline.mail.send import EmailReport, deliver_edition
 from pipeline.records import Failure, PageReport
+from pipeline.store.assignments import AssignReport, Progress, assign_pending
 from pipeline.store.editions import (
     clear_edition,
     editions_in_flight,
@@ -51,6 +52,7 @@ class RunReport:
     pages: tuple[PageReport, ...] = ()
     failures: tuple[Failure, ...] = ()
     notes: tuple[str, ...] = ()
+    topics: AssignReport | None = None
     feeds: FeedsReport | None = None
     editions: tuple[date, ...] = field(default=())  # listing dates that got new content
     emails: tuple[EmailReport, ...] = field(default=())
@@ -196,13 +198,16 @@ def run_once(
     offline: bool = False,
     on_page: Callable[[PageReport], None] | None = None,
     on_failure: Callable[[Failure], None] | None = None,
+    on_progress: Progress | None = None,
 ) -> RunReport:
-    """Run the whole daily job once: ingest, feeds, emails (the caller holds the run lock)."""
+    """Run the whole daily job once: ingest, topics, feeds, emails (the caller holds the run
+    lock)."""
     cfg, engine, now = pb.config, pb.engine, pb.clock()
     progress = _Progress(on_page=on_page, on_failure=on_failure)
     ingest_all(cfg, engine=engine, now=now, progress=progress, extra_pages=extra_pages,
                client=client, sleep=sleep, offline=offline)  # fmt: skip
     editions = tuple(sorted({p.listing_date for p in progress.pages if not p.unchanged}))
+    topics = assign_topics(pb, progress=progress, on_progress=on_progress)
     feeds: FeedsReport | None = None
     try:
         feeds = render_all_feeds(cfg, engine=engine, topics=pb.topics, now=now)
@@ -213,10 +218,31 @@ def run_once(
         pages=tuple(progress.pages),
         failures=tuple(progress.failures),
         notes=tuple(progress.notes),
+        topics=topics,
         feeds=feeds,
         editions=editions,
         emails=tuple(emails),
     )
+
+
+def assign_topics(
+    pb: Paperboy, *, progress: _Progress, on_progress: Progress | None = None
+) -> AssignReport | None:
+    """Assign topics to what the ingest brought (and reassign topics whose rules changed);
+    a failure is recorded and the run goes on (the next run assigns what is still pending)."""
+    try:
+        report = assign_pending(pb.engine, pb.topics, on_progress=on_progress)
+    except PipelineError as exc:
+        progress.fail("topics", str(exc))
+        return None
+    if report.rescanned:
+        progress.notes.append(
+            f"topics: {', '.join(report.rescanned)} reassigned over {report.rescan_papers} "
+            "paper(s) (rules changed)"
+        )
+    if report.removed:
+        progress.notes.append(f"topics: {', '.join(report.removed)} no longer configured")
+    return report
 
 
 def send_emails(

@@ -63,9 +63,13 @@ def test_subscribers_add_is_idempotent_and_lists(tmp_path):
 def test_subscribers_add_rejects_unknown_topic_and_bad_address(tmp_path):
     _config, env = _setup(tmp_path)
     for email, topics, message in (
-        ("ann@example.org", "nope,long-context", "unknown topic(s) nope; valid: long-context, "),
+        (
+            "ann@example.org",
+            "nope,long-context",
+            "unknown topic(s) nope; valid: all, long-context, ",
+        ),
         ("not an address", "long-context", "'not an address' is not an email address"),
-        ("a@b.org", ",", "choose at least one topic; valid: long-context"),
+        ("a@b.org", ",", "choose at least one topic; valid: all, long-context"),
     ):
         result = CliRunner().invoke(cli, ["subscribers", "add", email, "--topics", topics], env=env)
         assert result.exit_code == 1

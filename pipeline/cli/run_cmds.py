@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from pipeline.cli.common import App, pass_app
+from pipeline.cli.common import App, pass_app, progress_printer
 from pipeline.errors import LockedError
 from pipeline.records import Failure, PageReport
 
@@ -42,8 +42,9 @@ def run(app: App, extra_pages: tuple[Path, ...], offline: bool) -> None:
 
     try:
         report = app.pb.run(
-            pages=extra_pages, offline=offline, on_page=on_page, on_failure=on_failure
-        )
+            pages=extra_pages, offline=offline, on_page=on_page, on_failure=on_failure,
+            on_progress=progress_printer(every=10.0),
+        )  # fmt: skip
     except LockedError as exc:  # cron and the scheduler overlapping is normal: not a failure
         click.echo(f"{exc}; nothing done", err=True)
         return

@@ -22,10 +22,17 @@ def subscribers() -> None:
 
 @subscribers.command("add")
 @click.argument("email")
-@click.option("--topics", required=True, metavar="SLUG,SLUG", help="Comma-separated topic slugs.")
+@click.option(
+    "--topics",
+    default="all",
+    show_default=True,
+    metavar="SLUG,SLUG",
+    help='Comma-separated topic slugs; "all" is every paper (those in no topic under "Other").',
+)
 @pass_app
 def add_cmd(app: App, email: str, topics: str) -> None:
-    """Subscribe EMAIL to topics (again: updates topics, re-activates)."""
+    """Subscribe EMAIL to topics, by default to everything (again: updates topics,
+    re-activates)."""
     record, what = app.pb.add_subscriber(email, _topic_list(topics))
     click.echo(f"{what}: {record.email} ({', '.join(record.topics)})")
 

@@ -1,4 +1,4 @@
-"""From stored papers to feed records: topic selection, GUIDs, dates, links, summaries.
+"""From stored papers to feed records: GUIDs, dates, links, summaries.
 
 Pure; no I/O. Everything here derives from stored data (paper key, first/last seen, rank on
 the first day) and from the tagging entity frozen in the store at init, never from the run time
@@ -8,14 +8,13 @@ or from ``site_url``, so a paper keeps its GUID and dates forever (docs/reliabil
 from __future__ import annotations
 
 import html
-from collections.abc import Iterable, Sequence
+from collections.abc import MutableMapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from urllib.parse import quote, urlsplit
 
 from pipeline.config import join_url
 from pipeline.identity import clean_text
 from pipeline.records import FeedEntry, FeedInput, StoredPaper
-from pipeline.topics import Topic, assign_topics
 
 ALL_SLUG = "all"
 # Entries of one listing date get distinct instants (W3C validator: DuplicateUpdated): the
@@ -25,34 +24,6 @@ RANK_SPAN = 3600
 _TAG_SAFE = ":/.-_~@!$&'()*+,;="
 
 RankedPaper = tuple[StoredPaper, int]  # a paper and its best rank on its first-seen day
-
-
-def pick_topic_papers(
-    topics: Sequence[Topic], papers: Iterable[RankedPaper], *, limit: int
-) -> dict[str, list[RankedPaper]]:
-    """The newest ``limit`` papers of each topic and of ``all``, from papers read newest first.
-
-    Topics are computed from the rules on the fly rather than stored: users tune rules and must
-    see the effect on the next render without a migration or a re-index, and the scan stops as
-    soon as every feed is full, so the cost is that of the newest papers, not of the store. Only
-    a topic that matches fewer than ``limit`` papers in all history makes the scan go to the end.
-    """
-    picked: dict[str, list[RankedPaper]] = {ALL_SLUG: [], **{t.slug: [] for t in topics}}
-    open_slugs = {slug for slug in picked if limit > 0}
-    for paper, rank in papers:
-        if not open_slugs:
-            break
-        slugs = [ALL_SLUG]
-        open_topics = [t for t in topics if t.slug in open_slugs]
-        slugs += assign_topics(
-            open_topics, title=paper.title, abstract=paper.abstract, keywords=paper.keywords
-        )
-        for slug in slugs:
-            if slug in open_slugs:
-                picked[slug].append((paper, rank))
-                if len(picked[slug]) >= limit:
-                    open_slugs.discard(slug)
-    return picked
 
 
 def tag_uri(tagging_entity: str, specific: str) -> str:
@@ -120,14 +91,22 @@ def build_feed(
     tagging_entity: str,
     site_url: str,  # ends in '/' (Config.site_url)
     empty_updated: datetime,
+    entries_made: MutableMapping[tuple[StoredPaper, int], FeedEntry] | None = None,
 ) -> FeedInput:
     """The feed record of one topic; ``empty_updated`` dates a feed with no entries.
 
     Entries are ordered newest first-seen instant first, then by GUID. The feed's updated
     time is the latest instant its content changed: a new paper (its first-seen instant) or
     a recurring one (its last-seen day, which changes its summary). Never the run time.
+    ``entries_made`` caches entries across the feeds of one render: a paper is in ``all`` and
+    in each of its topics, and its entry is the same in all of them.
     """
-    entries = [feed_entry(p, r, tagging_entity=tagging_entity) for p, r in papers]
+    made = {} if entries_made is None else entries_made
+    entries = []
+    for paper, rank in papers:
+        if (paper, rank) not in made:
+            made[paper, rank] = feed_entry(paper, rank, tagging_entity=tagging_entity)
+        entries.append(made[paper, rank])
     entries.sort(key=lambda e: (-e.published.timestamp(), e.guid))
     changed = [e.published for e in entries] + [day_start(p.last_seen) for p, _ in papers]
     return FeedInput(

@@ -1,30 +1,47 @@
 """Render and write every topic feed. Orchestration of the feeds stage (used by ``paperboy
-feeds``, later by ``paperboy run``).
+feeds`` and ``paperboy run``).
 
 Compute first, then write: papers are read in one read transaction, every feed is rendered in
 memory, and only then are files replaced (atomically, unchanged ones left alone). The GUID
 tagging entity is frozen in the store on first use and read from there afterwards.
+
+Topics are not scored here: each feed is one index range over the stored assignments
+(:mod:`pipeline.store.topic_papers`; pending papers are assigned first, which costs a few reads
+when there are none). And nothing is rendered when nothing changed: a stamp next to the folder
+(``<output>/.paperboy-feeds.json``) says what its files were rendered from (the store's
+assignment generation, which every change of a paper or of the rules moves; the topics' titles
+and order; the settings; the rendering code), and a run whose stamp matches, with every file in
+place, reads and writes nothing more.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+import feedgen
+
+from pipeline import records as records_module
 from pipeline.config import Config
 from pipeline.errors import ConfigError
-from pipeline.feeds.items import ALL_SLUG, build_feed, day_start, pick_topic_papers
+from pipeline.feeds import items as items_module
+from pipeline.feeds import render as render_module
+from pipeline.feeds.items import ALL_SLUG, RankedPaper, build_feed, day_start
 from pipeline.feeds.render import render_atom, render_opml, render_rss
 from pipeline.feeds.write import remove_stale_temp_files, write_feed
-from pipeline.records import FeedInput
+from pipeline.records import FeedEntry, FeedInput, StoredPaper
+from pipeline.store.assignments import assign_pending, generation
 from pipeline.store.engine import read_session, write_session
 from pipeline.store.meta import ensure_meta, get_meta
-from pipeline.store.papers import iter_papers_newest_first, last_listing_date
+from pipeline.store.papers import last_listing_date
+from pipeline.store.topic_papers import newest_papers, topic_papers
 from pipeline.topics import Topic
 
 if TYPE_CHECKING:
@@ -33,6 +50,9 @@ if TYPE_CHECKING:
 TAGGING_ENTITY_KEY = "feed_tagging_entity"  # Meta key: "<authority>,<YYYY-MM-DD>" (RFC 4151)
 FEEDS_DIR = "feeds"
 INDEX_NAME = "index.opml"
+# What the feed files were rendered from (JSON), next to their folder (not in it: the folder
+# holds the served files only) in the output folder.
+STAMP_NAME = ".paperboy-feeds.json"
 # RFC 4151 authorityName: a DNS name or an email address.
 _AUTHORITY = re.compile(
     r"^(?:[A-Za-z0-9._%+-]+@)?[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*$"
@@ -47,6 +67,7 @@ class FeedsReport:
     feeds: int  # topic feeds plus "all"
     written: tuple[Path, ...]  # files whose bytes changed
     unchanged: int  # files left alone (same bytes)
+    rendered: bool = True  # False: the stamp said nothing changed, nothing was rendered
 
 
 def new_tagging_entity(*, now: datetime, authority: str | None = None) -> str:
@@ -77,14 +98,20 @@ def collect_feeds(
     limit: int,
     tagging_entity: str,
 ) -> list[FeedInput]:
-    """The feed records of ``all`` and of every topic, from one read of the store."""
+    """The feed records of ``all`` and of every topic, from one read of the store (stored
+    assignments: one index range per feed)."""
     with read_session(engine) as session:
-        picked = pick_topic_papers(topics, iter_papers_newest_first(session=session), limit=limit)
+        picked: dict[str, list[RankedPaper]] = {
+            ALL_SLUG: newest_papers(session=session, limit=limit)
+        }
+        for topic in topics:
+            picked[topic.slug] = topic_papers(session=session, slug=topic.slug, limit=limit)
         latest = last_listing_date(session=session)
     tag_day = date.fromisoformat(tagging_entity.rsplit(",", 1)[1])
     empty_updated = day_start(latest or tag_day)
     heads = [(ALL_SLUG, "All papers", f"Every paper {title} has seen, newest first.")]
     heads += [(t.slug, t.title, t.description) for t in topics]
+    made: dict[tuple[StoredPaper, int], FeedEntry] = {}
     return [
         build_feed(
             slug=slug,
@@ -95,25 +122,84 @@ def collect_feeds(
             tagging_entity=tagging_entity,
             site_url=site_url,
             empty_updated=empty_updated,
+            entries_made=made,
         )
         for slug, topic_title, description in heads
     ]
 
 
+def _code_digest() -> str:
+    """What the bytes of a feed depend on besides data: our rendering code and feedgen."""
+    digest = hashlib.sha256(str(getattr(feedgen, "__version__", "")).encode())
+    for module in (items_module, render_module, records_module):
+        try:
+            digest.update(Path(str(module.__file__)).read_bytes())
+        except OSError:  # no sources (a zipped install): the version stands for them
+            from pipeline import __version__
+
+            digest.update(__version__.encode())
+    return digest.hexdigest()[:16]
+
+
+CODE_DIGEST = _code_digest()
+
+
+def feeds_stamp(
+    cfg: Config, *, topics: Sequence[Topic], store_generation: int, tagging_entity: str
+) -> dict[str, Any]:
+    """What the feed files depend on: if it is unchanged, so are they."""
+    return {
+        "generation": store_generation,
+        "topics": [[t.slug, t.title, t.description] for t in topics],
+        "site_url": cfg.site_url,
+        "title": cfg.output.title,
+        "limit": cfg.output.feed_item_limit,
+        "tagging_entity": tagging_entity,
+        "code": CODE_DIGEST,
+    }
+
+
+def _file_names(topics: Sequence[Topic]) -> list[str]:
+    slugs = [ALL_SLUG, *(t.slug for t in topics)]
+    return [f"{slug}.{ext}" for slug in slugs for ext in ("xml", "atom")] + [INDEX_NAME]
+
+
+def _stamp_matches(folder: Path, stamp: dict[str, Any], names: Sequence[str]) -> bool:
+    try:
+        found = json.loads((folder.parent / STAMP_NAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return found == stamp and all((folder / name).is_file() for name in names)
+
+
 def render_all_feeds(
-    cfg: Config, *, engine: Engine, topics: Sequence[Topic], now: datetime
+    cfg: Config, *, engine: Engine, topics: Sequence[Topic], now: datetime, force: bool = False
 ) -> FeedsReport:
-    """Render RSS and Atom for ``all`` and every topic plus the OPML index, and write them."""
+    """Render RSS and Atom for ``all`` and every topic plus the OPML index, and write them;
+    unless the folder's stamp says they were rendered from the same data and settings
+    (``force`` renders anyway)."""
     site_url = cfg.site_url  # validated and ending in '/' (Config)
+    assign_pending(engine, topics)
+    tagging_entity = feed_tagging_entity(engine, now=now)
+    folder = cfg.output_dir / FEEDS_DIR
+    names = _file_names(topics)
+    with read_session(engine) as session:  # before the papers: a later change moves it on
+        store_generation = generation(session)
+    stamp = feeds_stamp(
+        cfg, topics=topics, store_generation=store_generation, tagging_entity=tagging_entity
+    )
+    if not force and _stamp_matches(folder, stamp, names):
+        return FeedsReport(
+            folder=folder, feeds=len(topics) + 1, written=(), unchanged=len(names), rendered=False
+        )
     feeds = collect_feeds(
         engine,
         topics=topics,
         site_url=site_url,
         title=cfg.output.title,
         limit=cfg.output.feed_item_limit,
-        tagging_entity=feed_tagging_entity(engine, now=now),
+        tagging_entity=tagging_entity,
     )
-    folder = cfg.output_dir / FEEDS_DIR
     files: dict[Path, bytes] = {}
     for feed in feeds:
         files[folder / f"{feed.slug}.xml"] = render_rss(feed)
@@ -121,6 +207,7 @@ def render_all_feeds(
     files[folder / INDEX_NAME] = render_opml(feeds, title=f"{cfg.output.title} feeds")
     remove_stale_temp_files(folder, now=now)
     written = tuple(path for path, data in files.items() if write_feed(path, data))
+    write_feed(folder.parent / STAMP_NAME, json.dumps(stamp, indent=1).encode())  # files first
     return FeedsReport(
         folder=folder, feeds=len(feeds), written=written, unchanged=len(files) - len(written)
     )

@@ -31,7 +31,7 @@ from pipeline.addresses import normalize_email
 from pipeline.config import Config, join_url, normalize_site_url
 from pipeline.errors import ConfigError, RenderError
 from pipeline.mail.headers import excerpt, header_text, safe_url
-from pipeline.records import Edition, StoredPaper
+from pipeline.records import ALL_TOPICS, Edition, StoredPaper
 
 HTML_TEMPLATE = "email/digest.html"
 TEXT_TEMPLATE = "email/digest.txt"
@@ -42,6 +42,7 @@ TITLE_CHARS = 300  # a 100 KB "title" must not blow the size budget
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 _MSGID = re.compile(r"^<[0-9a-f]{32}@[A-Za-z0-9.-]+>$")
 UNSUBSCRIBE_PLACEHOLDER = "https://paperboy.invalid/UNSUBSCRIBE-URL-PLACEHOLDER"
+EVERYTHING = "Everything"  # what a subscription to ALL_TOPICS is called
 
 
 @dataclass(frozen=True)
@@ -166,19 +167,31 @@ def digest_context(
     settings: EmailSettings,
     max_papers: int,
 ) -> dict[str, Any]:
-    """The template data for one topic set: the same for the HTML and the text part."""
+    """The template data for one topic set: the same for the HTML and the text part.
+
+    A subscriber to everything (``all``) gets the papers no topic takes in an "Other" section,
+    after the papers of the topics (new, then back again).
+    """
     limit = settings.abstract_chars
-    new = [_paper_view(p, titles, limit) for p in edition.new[:max_papers]]
-    recurring = [_paper_view(p, titles, limit) for p in edition.recurring[:max_papers]]
+    everything = ALL_TOPICS in chosen
+    new_papers = [p for p in edition.new if p.topics or not everything]
+    recurring_papers = [p for p in edition.recurring if p.topics or not everything]
+    other_papers = [p for p in (*edition.new, *edition.recurring) if everything and not p.topics]
+    new = [_paper_view(p, titles, limit) for p in new_papers[:max_papers]]
+    recurring = [_paper_view(p, titles, limit) for p in recurring_papers[:max_papers]]
+    other = [_paper_view(p, titles, limit) for p in other_papers[:max_papers]]
+    names = {**titles, ALL_TOPICS: EVERYTHING}
     return {
         "list_title": settings.list_title,
         "edition": edition.day.isoformat(),
         "edition_long": edition.day.strftime("%A %-d %B %Y"),
-        "topics": [titles.get(slug, slug) for slug in chosen],
+        "topics": [names.get(slug, slug) for slug in chosen],
         "new": new,
         "recurring": recurring,
-        "new_total": len(edition.new),
-        "recurring_total": len(edition.recurring),
+        "other": other,
+        "new_total": len(new_papers),
+        "recurring_total": len(recurring_papers),
+        "other_total": len(other_papers),
         "view_all_url": settings.site_url or None,
         "unsubscribe_url": UNSUBSCRIBE_PLACEHOLDER,
     }

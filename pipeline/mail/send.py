@@ -33,6 +33,7 @@ from pipeline.mail.render import (
 )
 from pipeline.mail.transports import Transport
 from pipeline.records import Edition, OutboxItem, Outcome, SubscriberRecord
+from pipeline.store.assignments import assign_pending
 from pipeline.store.editions import select_edition
 from pipeline.store.engine import read_session, write_session
 from pipeline.store.outbox import (
@@ -174,7 +175,12 @@ def message_bytes(item: OutboxItem, bodies: Bodies, job: EmailJob, now: datetime
 def prepare_edition(
     *, engine: Engine, day: date, job: EmailJob, now: datetime, resend_uncertain: bool = False
 ) -> tuple[Edition, EmailReport]:
-    """Read the edition, plan outbox rows, expire stale claims (one write transaction)."""
+    """Read the edition, plan outbox rows, expire stale claims (one write transaction).
+
+    Topics are assigned first (a no-op unless papers are pending): the edition's papers carry
+    their stored topics, which decide who gets what.
+    """
+    assign_pending(engine, job.topics)
     with read_session(engine) as session:
         edition = select_edition(session=session, day=day, topics=job.topics)
         subscribers = select_subscribers(session=session, status="active")
