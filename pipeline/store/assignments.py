@@ -43,6 +43,7 @@ from sqlmodel import Session, col
 from pipeline import similarity
 from pipeline import topics as topics_module
 from pipeline.errors import StoreError
+from pipeline.failpoints import failpoint
 from pipeline.similarity import Likeness, paper_text
 from pipeline.store import candidates as candidates_module
 from pipeline.store.candidates import TopicFilter
@@ -71,7 +72,7 @@ if TYPE_CHECKING:
 ASSIGNED_KEY = "topics_assigned"
 RESCAN_KEY = "topics_rescan"
 GENERATION_KEY = "topics_generation"
-BATCH = 250  # papers per write transaction: ~0.3 s of scoring, so a writer waits little
+BATCH = 100  # papers per write transaction: ~0.1-0.4 s of scoring, so a writer waits little
 LOCK_KEY = 0x7061_7065_7274  # "papert": one scheduler/rescanner at a time (PostgreSQL)
 Progress = Callable[[str, int, int], None]  # (what, done, total): "corpus", "papers", "rescan"
 
@@ -230,6 +231,7 @@ def _pending_batch(engine: Engine, scorer: Scorer, batch: int) -> int:
         _write(session, rows, scorer, [t.slug for t in scorer.topics])
         session.execute(delete(TopicPending).where(col(TopicPending.paper_id).in_(ids)))
         bump_generation(session)
+    failpoint("after_assign_batch")
     return len(ids)
 
 
@@ -257,6 +259,7 @@ def _rescan_batch(engine: Engine, scorer: Scorer, batch: int) -> tuple[int, bool
         else:
             put_meta(session, RESCAN_KEY, json.dumps(state))
         bump_generation(session)
+    failpoint("after_assign_batch")
     return len(rows), finished
 
 
@@ -369,6 +372,7 @@ def assign_pending(
 def _assign(
     engine: Engine, topics: Sequence[Topic], *, batch: int, on_progress: Progress | None
 ) -> AssignReport:
+    failpoint("before_assign")
     corpus = _corpus_ready(engine, on_progress) if any(t.like for t in topics) else None
     with read_session(engine) as session:
         prints, _texts = _fingerprints(session, topics)
