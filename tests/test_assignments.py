@@ -477,3 +477,36 @@ def test_cli_topics_stats_papers_json_and_subscribe_everything(tmp_path: Path):
     assert run("topics", "reassign").stdout.startswith("0 new or changed paper(s) assigned")
     full = run("topics", "reassign", "--full").stdout
     assert f"2 topic(s) reassigned over {total} paper(s)" in full
+
+
+# --- feed items kept between renders ------------------------------------------------------
+
+
+def test_kept_feed_items_follow_their_papers(engine: Engine, tmp_path: Path):
+    pb = _pb(
+        tmp_path, engine, LC_TOPICS, output={"site_url": "https://x.org/", "feed_item_limit": 3}
+    )
+    day = date(2026, 11, 20)
+    first = [("Long Context One", "long context.", "2611.00001"),
+             ("Long Context Two", "long context.", "2611.00002")]  # fmt: skip
+    with write_session(engine) as session:
+        upsert_page(session=session, page=page(day, first), now=NOW)
+    pb.publish_feeds()
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM feed_entry")).scalar_one() == 2
+    rss = (tmp_path / "out" / "feeds" / "lc.xml").read_text()
+    assert rss.count("listed on 1 day,") == 2
+    later = [("Long Context One", "long context.", "2611.00001"),  # back again: its item changes
+             ("Long Context Three", "long context.", "2611.00003"),
+             ("Long Context Four", "long context.", "2611.00004")]  # fmt: skip
+    with write_session(engine) as session:
+        upsert_page(session=session, page=page(day + timedelta(days=2), later), now=NOW)
+    assert pb.publish_feeds().rendered
+    rss = (tmp_path / "out" / "feeds" / "lc.xml").read_text()
+    assert "listed on 2 days, last on 2026-11-22" in rss  # rebuilt, not the kept item
+    assert "Long Context Two" not in rss  # three newest only: Two left every feed...
+    with engine.connect() as conn:  # ...so its kept item is gone too
+        kept = conn.execute(text("SELECT title FROM feed_entry ORDER BY title")).scalars().all()
+    assert kept == ["Long Context Four", "Long Context One", "Long Context Three"]
+    forced = pb.publish_feeds(force=True)  # from the kept items: the same bytes
+    assert forced.rendered and forced.written == ()

@@ -320,3 +320,17 @@ def test_failed_delivery_is_503_and_does_not_count(tmp_path, engine, clock):
     with read_session(engine) as session:
         mailed = [row.mailed for row in session.exec(select(SubscribeRequest))]
     assert mailed == [False]
+
+
+def test_subscribe_to_everything_from_the_form(site):
+    """The form offers "Everything" (all): confirmed, it is the subscription to every paper."""
+    cfg, engine, client = site
+    form = parse_page(client.get("/subscribe").text)
+    boxes = [a for t, a in form.tags if t == "input" and a.get("name") == "topics"]
+    assert boxes[0]["value"] == "all" and "Everything" in form.text
+    post_subscribe(client, "ann@example.org", "all", "long-context")  # all stands alone
+    [message] = eml_messages(cfg)
+    assert "Everything" in message.get_body(("plain",)).get_content()
+    done = client.post(local(confirm_link(message)))
+    assert "Everything" in parse_page(done.text).text
+    assert subscribers(engine) == {"ann@example.org": ("active", ("all",))}

@@ -8,7 +8,7 @@ or from ``site_url``, so a paper keeps its GUID and dates forever (docs/reliabil
 from __future__ import annotations
 
 import html
-from collections.abc import MutableMapping, Sequence
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from urllib.parse import quote, urlsplit
 
@@ -50,12 +50,22 @@ def is_web_url(url: str) -> bool:
     return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
+def _author_list(authors: Sequence[str]) -> str:
+    """``", ".join(clean_text(a) for a in authors)``, without cleaning each name when the joined
+    list shows that none needs it (printable, no doubled or dangling spaces: the usual case)."""
+    joined = ", ".join(authors)
+    if joined.isprintable() and "  " not in joined and " ," not in joined:
+        if joined[:1] != " " and joined[-1:] != " ":
+            return joined
+    return ", ".join(clean_text(a) for a in authors)
+
+
 def summary_html(paper: StoredPaper) -> str:
     """The item description: abstract, links and appearance history, every value escaped."""
     esc = html.escape
     parts = [f"<p>{esc(clean_text(paper.abstract))}</p>"]
     if paper.authors:
-        parts.append(f"<p>Authors: {esc(', '.join(clean_text(a) for a in paper.authors))}</p>")
+        parts.append(f"<p>Authors: {esc(_author_list(paper.authors))}</p>")
     links = [link for link in paper.links if is_web_url(link)]
     if paper.arxiv_id:
         links.insert(0, f"https://arxiv.org/abs/{quote(paper.arxiv_id, safe='/.')}")
@@ -81,6 +91,9 @@ def feed_entry(paper: StoredPaper, rank: int, *, tagging_entity: str) -> FeedEnt
     )
 
 
+DatedEntry = tuple[FeedEntry, date]  # an entry and its paper's last-seen day
+
+
 def build_feed(
     *,
     slug: str,
@@ -91,24 +104,34 @@ def build_feed(
     tagging_entity: str,
     site_url: str,  # ends in '/' (Config.site_url)
     empty_updated: datetime,
-    entries_made: MutableMapping[tuple[StoredPaper, int], FeedEntry] | None = None,
 ) -> FeedInput:
-    """The feed record of one topic; ``empty_updated`` dates a feed with no entries.
+    """The feed record of one topic from its papers (see :func:`assemble_feed`)."""
+    entries = [(feed_entry(p, r, tagging_entity=tagging_entity), p.last_seen) for p, r in papers]
+    return assemble_feed(
+        slug=slug, title=title, description=description, author=author, entries=entries,
+        tagging_entity=tagging_entity, site_url=site_url, empty_updated=empty_updated,
+    )  # fmt: skip
+
+
+def assemble_feed(
+    *,
+    slug: str,
+    title: str,
+    description: str,
+    author: str,
+    entries: Sequence[DatedEntry],
+    tagging_entity: str,
+    site_url: str,  # ends in '/' (Config.site_url)
+    empty_updated: datetime,
+) -> FeedInput:
+    """The feed record of one topic from its entries; ``empty_updated`` dates a feed with none.
 
     Entries are ordered newest first-seen instant first, then by GUID. The feed's updated
     time is the latest instant its content changed: a new paper (its first-seen instant) or
     a recurring one (its last-seen day, which changes its summary). Never the run time.
-    ``entries_made`` caches entries across the feeds of one render: a paper is in ``all`` and
-    in each of its topics, and its entry is the same in all of them.
     """
-    made = {} if entries_made is None else entries_made
-    entries = []
-    for paper, rank in papers:
-        if (paper, rank) not in made:
-            made[paper, rank] = feed_entry(paper, rank, tagging_entity=tagging_entity)
-        entries.append(made[paper, rank])
-    entries.sort(key=lambda e: (-e.published.timestamp(), e.guid))
-    changed = [e.published for e in entries] + [day_start(p.last_seen) for p, _ in papers]
+    ordered = sorted((e for e, _ in entries), key=lambda e: (-e.published.timestamp(), e.guid))
+    changed = [e.published for e in ordered] + [day_start(seen) for _, seen in entries]
     return FeedInput(
         slug=slug,
         feed_id=tag_uri(tagging_entity, f"feed/{slug}"),
@@ -119,5 +142,5 @@ def build_feed(
         atom_url=join_url(site_url, f"feeds/{slug}.atom"),
         author=author,
         updated=max(changed, default=empty_updated),
-        entries=tuple(entries),
+        entries=tuple(ordered),
     )

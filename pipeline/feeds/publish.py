@@ -33,15 +33,16 @@ from pipeline.config import Config
 from pipeline.errors import ConfigError
 from pipeline.feeds import items as items_module
 from pipeline.feeds import render as render_module
-from pipeline.feeds.items import ALL_SLUG, RankedPaper, build_feed, day_start
-from pipeline.feeds.render import render_atom, render_opml, render_rss
+from pipeline.feeds.items import ALL_SLUG, assemble_feed, day_start, feed_entry
+from pipeline.feeds.render import render_feed, render_opml
 from pipeline.feeds.write import remove_stale_temp_files, write_feed
-from pipeline.records import FeedEntry, FeedInput, StoredPaper
+from pipeline.records import FeedInput
 from pipeline.store.assignments import assign_pending, generation
 from pipeline.store.engine import read_session, write_session
+from pipeline.store.feed_cache import cached_entries, keep_entries, prune_entries
 from pipeline.store.meta import ensure_meta, get_meta
 from pipeline.store.papers import last_listing_date
-from pipeline.store.topic_papers import newest_papers, topic_papers
+from pipeline.store.topic_papers import newest_ids, papers_by_id, topic_ids
 from pipeline.topics import Topic
 
 if TYPE_CHECKING:
@@ -98,31 +99,40 @@ def collect_feeds(
     limit: int,
     tagging_entity: str,
 ) -> list[FeedInput]:
-    """The feed records of ``all`` and of every topic, from one read of the store (stored
-    assignments: one index range per feed)."""
+    """The feed records of ``all`` and of every topic: each feed's paper ids are one index range
+    over the stored assignments; items built before are read back (:mod:`pipeline.store.
+    feed_cache`), the others built from their papers and kept for the next render."""
+    version = entries_version(tagging_entity)
     with read_session(engine) as session:
-        picked: dict[str, list[RankedPaper]] = {
-            ALL_SLUG: newest_papers(session=session, limit=limit)
-        }
-        for topic in topics:
-            picked[topic.slug] = topic_papers(session=session, slug=topic.slug, limit=limit)
+        ids = {ALL_SLUG: newest_ids(session=session, limit=limit)}
+        ids.update({t.slug: topic_ids(session=session, slug=t.slug, limit=limit) for t in topics})
+        shown = {i for some in ids.values() for i in some}
+        entries = cached_entries(session=session, ids=shown, version=version)
+        papers = papers_by_id(session=session, ids=shown - entries.keys(), keywords=False)
         latest = last_listing_date(session=session)
+    made = {
+        paper_id: (feed_entry(paper, rank, tagging_entity=tagging_entity), paper.last_seen)
+        for paper_id, (paper, rank) in papers.items()
+    }
+    if made or len(entries) != len(shown):
+        with write_session(engine) as session:
+            keep_entries(session=session, entries=made, version=version)
+            prune_entries(session=session, keep=shown, version=version)
+    entries.update(made)
     tag_day = date.fromisoformat(tagging_entity.rsplit(",", 1)[1])
     empty_updated = day_start(latest or tag_day)
     heads = [(ALL_SLUG, "All papers", f"Every paper {title} has seen, newest first.")]
     heads += [(t.slug, t.title, t.description) for t in topics]
-    made: dict[tuple[StoredPaper, int], FeedEntry] = {}
     return [
-        build_feed(
+        assemble_feed(
             slug=slug,
             title=f"{title}: {topic_title}",
             description=description,
             author=title,
-            papers=picked[slug],
+            entries=[entries[i] for i in ids[slug] if i in entries],
             tagging_entity=tagging_entity,
             site_url=site_url,
             empty_updated=empty_updated,
-            entries_made=made,
         )
         for slug, topic_title, description in heads
     ]
@@ -142,6 +152,11 @@ def _code_digest() -> str:
 
 
 CODE_DIGEST = _code_digest()
+
+
+def entries_version(tagging_entity: str) -> str:
+    """What a kept feed item depends on besides its paper: the code and the GUID authority."""
+    return hashlib.sha256(f"{CODE_DIGEST}|{tagging_entity}".encode()).hexdigest()[:32]
 
 
 def feeds_stamp(
@@ -202,8 +217,9 @@ def render_all_feeds(
     )
     files: dict[Path, bytes] = {}
     for feed in feeds:
-        files[folder / f"{feed.slug}.xml"] = render_rss(feed)
-        files[folder / f"{feed.slug}.atom"] = render_atom(feed)
+        rss, atom = render_feed(feed)
+        files[folder / f"{feed.slug}.xml"] = rss
+        files[folder / f"{feed.slug}.atom"] = atom
     files[folder / INDEX_NAME] = render_opml(feeds, title=f"{cfg.output.title} feeds")
     remove_stale_temp_files(folder, now=now)
     written = tuple(path for path, data in files.items() if write_feed(path, data))

@@ -62,6 +62,7 @@ from pipeline.store.corpus import (
     texts_digest,
 )
 from pipeline.store.engine import insert_for, read_session, write_session
+from pipeline.store.feed_cache import forget_entries
 from pipeline.store.meta import get_meta
 from pipeline.store.tables import Meta, Paper, PaperTopic, TopicPending
 from pipeline.topics import Topic, like_examples, score_topic
@@ -230,6 +231,7 @@ def _pending_batch(engine: Engine, scorer: Scorer, batch: int) -> int:
         # a deleted paper has no row: its paper_topic rows went with it (ON DELETE CASCADE)
         _write(session, rows, scorer, [t.slug for t in scorer.topics])
         session.execute(delete(TopicPending).where(col(TopicPending.paper_id).in_(ids)))
+        forget_entries(session=session, ids=ids)  # their feed items changed too
         bump_generation(session)
     failpoint("after_assign_batch")
     return len(ids)
@@ -328,7 +330,7 @@ def _corpus_ready(engine: Engine, on_progress: Progress | None) -> int | None:
     return built
 
 
-def _fingerprints(
+def fingerprints_of(
     session: Session, topics: Sequence[Topic]
 ) -> tuple[dict[str, str], dict[str, str]]:
     """The topics' fingerprints, and the stored paper_text of their ``like`` examples."""
@@ -375,13 +377,13 @@ def _assign(
     failpoint("before_assign")
     corpus = _corpus_ready(engine, on_progress) if any(t.like for t in topics) else None
     with read_session(engine) as session:
-        prints, _texts = _fingerprints(session, topics)
+        prints, _texts = fingerprints_of(session, topics)
         if _up_to_date(session, prints) and not _pending_count(session):
             return AssignReport(corpus=corpus)
     frequencies = FrozenFrequencies()
     with write_session(engine) as session:
         _lock(session)
-        prints, texts = _fingerprints(session, topics)  # again, under the lock
+        prints, texts = fingerprints_of(session, topics)  # again, under the lock
         removed, rescan = _schedule(session, prints)
         examples = like_examples(topics)
         found = likeness(session, examples, texts, frequencies) if examples else None

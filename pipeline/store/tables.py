@@ -222,7 +222,10 @@ class PaperTopic(SQLModel, table=True):
 
     __tablename__ = "paper_topic"
     __table_args__ = (
-        Index("ix_paper_topic_newest", "topic", column("first_seen").desc(), "paper_key"),
+        # paper_id too: a feed reads its ids from the index alone (a covering index)
+        Index(
+            "ix_paper_topic_newest", "topic", column("first_seen").desc(), "paper_key", "paper_id"
+        ),
     )
 
     paper_id: int = Field(
@@ -259,6 +262,28 @@ class CorpusTerm(SQLModel, table=True):
     term: str = Field(primary_key=True, max_length=64)
     papers: int = 0
     frozen: int = 0
+
+
+class FeedEntryCache(SQLModel, table=True):
+    """A paper's feed item as the feeds stage last built it (:mod:`pipeline.store.feed_cache`),
+    so a render reads it instead of rebuilding it. ``version`` names the rendering code and the
+    GUID tagging entity it was built with; a change of the paper (it becomes pending) deletes
+    the row when the paper is next assigned, which every render does first."""
+
+    __tablename__ = "feed_entry"
+
+    paper_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("paper.id", ondelete="CASCADE"), primary_key=True, nullable=False
+        )
+    )
+    version: str = Field(max_length=64)
+    guid: str
+    title: str
+    link: str
+    summary_html: str
+    published: datetime = _utc_column(nullable=False)
+    last_seen: date
 
 
 # Triggers that mark papers pending (TopicPending), as plain SQL per dialect; migration 0003 runs

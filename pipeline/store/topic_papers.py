@@ -10,7 +10,7 @@ drop slugs that are no longer configured.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -55,15 +55,55 @@ def newest_papers(*, session: Session, limit: int) -> list[RankedPaper]:
 
 def topic_papers(*, session: Session, slug: str, limit: int) -> list[RankedPaper]:
     """The ``limit`` newest papers of topic ``slug`` (first seen, then key), with their rank."""
-    rows = session.execute(
-        select(*_COLUMNS, _first_rank())
-        .select_from(PaperTopic)
-        .join(Paper, col(Paper.id) == col(PaperTopic.paper_id))
+    ids = {slug: topic_ids(session=session, slug=slug, limit=limit)}
+    return feed_papers(session=session, ids=ids)[slug]
+
+
+def topic_ids(*, session: Session, slug: str, limit: int) -> list[int]:
+    """The ids of the ``limit`` newest papers of topic ``slug``: one range of the covering
+    index ``ix_paper_topic_newest``."""
+    query = (
+        select(col(PaperTopic.paper_id))
         .where(col(PaperTopic.topic) == slug)
         .order_by(col(PaperTopic.first_seen).desc(), col(PaperTopic.paper_key))
         .limit(limit)
     )
-    return _ranked(rows)
+    return list(session.execute(query).scalars())
+
+
+def newest_ids(*, session: Session, limit: int) -> list[int]:
+    """The ids of the ``limit`` newest papers: one range of ``ix_paper_newest``."""
+    query = select(col(Paper.id)).order_by(col(Paper.first_seen).desc(), col(Paper.key))
+    return list(session.execute(query.limit(limit)).scalars())
+
+
+def feed_papers(
+    *, session: Session, ids: Mapping[str, Sequence[int]], keywords: bool = True
+) -> dict[str, list[RankedPaper]]:
+    """The papers of each list of ids (by feed), each distinct paper read once (a paper is in
+    ``all`` and in each of its topics). ``keywords=False`` leaves them out (feeds show none)."""
+    found = papers_by_id(
+        session=session, ids={i for some in ids.values() for i in some}, keywords=keywords
+    )
+    return {name: [found[i] for i in wanted if i in found] for name, wanted in ids.items()}
+
+
+def papers_by_id(
+    *, session: Session, ids: Iterable[int], keywords: bool = True
+) -> dict[int, RankedPaper]:
+    """Papers (with their first-day rank) by id."""
+    names = RECORD_COLUMNS if keywords else RECORD_COLUMNS[:-1]
+    columns = [col(Paper.id), *(col(getattr(Paper, name)) for name in names), _first_rank()]
+    found: dict[int, RankedPaper] = {}
+    wanted = sorted(ids)
+    for start in range(0, len(wanted), CHUNK):
+        rows = session.execute(
+            select(*columns).where(col(Paper.id).in_(wanted[start : start + CHUNK]))
+        )
+        for row in rows:
+            values = (*row[1 : len(names) + 1], *([] if keywords else [[]]))
+            found[row[0]] = (record_from_row(values), int(row[-1]) if row[-1] is not None else 1)
+    return found
 
 
 def topics_of(

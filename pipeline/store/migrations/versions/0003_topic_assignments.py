@@ -1,4 +1,5 @@
-"""topic assignments: paper_topic, topic_pending (+ triggers), corpus_term, ix_paper_newest
+"""topic assignments: paper_topic, topic_pending (+ triggers), corpus_term, feed_entry,
+ix_paper_newest
 
 Revision ID: 0003
 Revises: 0002
@@ -16,6 +17,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 import sqlmodel.sql.sqltypes  # autogenerate writes sqlmodel.sql.sqltypes.AutoString
 from alembic import op
+
+import pipeline.store.tables
 
 revision: str = "0003"
 down_revision: str | None = "0002"
@@ -97,10 +100,28 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("paper_id", "topic", name=op.f("pk_paper_topic")),
     )
+    op.create_table(
+        "feed_entry",
+        sa.Column("paper_id", sa.Integer(), nullable=False),
+        sa.Column("version", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("guid", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("title", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("link", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("summary_html", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("published", pipeline.store.tables.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("last_seen", sa.Date(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["paper_id"],
+            ["paper.id"],
+            name=op.f("fk_feed_entry_paper_id_paper"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("paper_id", name=op.f("pk_feed_entry")),
+    )
     with op.batch_alter_table("paper_topic", schema=None) as batch_op:
         batch_op.create_index(
             "ix_paper_topic_newest",
-            ["topic", sa.literal_column("first_seen DESC"), "paper_key"],
+            ["topic", sa.literal_column("first_seen DESC"), "paper_key", "paper_id"],
             unique=False,
         )
     with op.batch_alter_table("paper", schema=None) as batch_op:
@@ -118,6 +139,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_paper_newest")
     with op.batch_alter_table("paper_topic", schema=None) as batch_op:
         batch_op.drop_index("ix_paper_topic_newest")
+    op.drop_table("feed_entry")
     op.drop_table("paper_topic")
     op.drop_table("topic_pending")
     op.drop_table("corpus_term")
