@@ -18,10 +18,9 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from feedgen.feed import FeedGenerator
 from sqlalchemy import text
@@ -237,48 +236,69 @@ def _breakdown(pb: Paperboy, topics: list[Topic]) -> None:
     )
 
 
-def _old_pages(session: Any, batch: int) -> Iterator[Any]:
-    """The keyset query before issue 12: whole rows, and the non-sargable OR."""
-    from sqlalchemy import or_
-    from sqlmodel import col, select
-
-    from pipeline.store.tables import Paper
-
-    cursor = None
-    while True:
-        query = select(Paper).order_by(col(Paper.first_seen).desc(), col(Paper.key))
-        if cursor is not None:
-            seen, key = cursor
-            query = query.where(
-                or_(col(Paper.first_seen) < seen,
-                    (col(Paper.first_seen) == seen) & (col(Paper.key) > key))
-            )  # fmt: skip
-        rows = session.exec(query.limit(batch)).all()
-        yield from rows
-        if len(rows) < batch:
-            return
-        cursor = (rows[-1].first_seen, rows[-1].key)
+_NOW_PAGE = (
+    "SELECT key, title, abstract, arxiv_id, links, first_seen, last_seen, times_seen, authors,"
+    " keywords, (SELECT min(rank) FROM appearance a WHERE a.paper_id = paper.id"
+    " AND a.listing_date = paper.first_seen) FROM paper"
+    " WHERE first_seen <= :d AND (first_seen < :d OR key > :k)"
+    " ORDER BY first_seen DESC, key LIMIT 500"
+)
+# The query before issue 12: whole rows, and the OR that no index range can serve.
+_OLD_PAGE = (
+    "SELECT paper.*, (SELECT min(rank) FROM appearance a WHERE a.paper_id = paper.id"
+    " AND a.listing_date = paper.first_seen) FROM paper"
+    " WHERE first_seen < :d OR (first_seen = :d AND key > :k)"
+    " ORDER BY first_seen DESC, key LIMIT 500"
+)
 
 
 def _keyset(pb: Paperboy, rounds: int) -> None:
-    """Reading papers newest first in pages of 500: the first 20 pages, now and before."""
+    """One keyset page of 500 papers newest first, at several depths, now and before; and
+    reading every paper with iter_papers_newest_first."""
     from pipeline.store.engine import read_session
     from pipeline.store.papers import iter_papers_newest_first
 
-    def read(new: bool) -> None:
-        with read_session(pb.engine) as session:
-            pages = iter_papers_newest_first(session=session) if new else _old_pages(session, 500)
-            for n, _ in enumerate(pages):
-                if n >= 10_000:
-                    break
+    with read_session(pb.engine) as session:
+        total = session.execute(text("SELECT count(*) FROM paper")).scalar_one()
+        cursors = {}
+        for share in (0.1, 0.5, 0.9):
+            row = session.execute(
+                text("SELECT first_seen, key FROM paper ORDER BY first_seen DESC, key"
+                     f" LIMIT 1 OFFSET {int(total * share)}")
+            ).one()  # fmt: skip
+            cursors[share] = {"d": row[0], "k": row[1]}
 
-    times = _interleaved(
-        {"now": lambda: read(True), "before": lambda: read(False)}, max(3, rounds // 2)
+        def page(sql: str, share: float) -> None:
+            assert len(session.execute(text(sql), cursors[share]).all()) == 500
+
+        fns: dict[str, Callable[[], object]] = {}
+        for share in cursors:
+            fns[f"now {share:.0%}"] = lambda s=share: page(_NOW_PAGE, s)
+            fns[f"before {share:.0%}"] = lambda s=share: page(_OLD_PAGE, s)
+        times = _interleaved(fns, max(3, rounds // 2))
+        # and as before issue 12, when ix_paper_newest did not exist (once: seconds a page)
+        old_index = _OLD_PAGE.replace(
+            " FROM paper WHERE", " FROM paper INDEXED BY ix_paper_first_seen WHERE"
+        )
+        before = {}
+        for share in cursors:
+            start = time.perf_counter()
+            page(old_index, share)
+            before[share] = time.perf_counter() - start
+    depths = "; ".join(
+        f"{share:.0%}: {_ms(times[f'now {share:.0%}'])} / {_ms(times[f'before {share:.0%}'])}"
+        for share in cursors
     )
+    print(f"keyset page of 500 at depth (share of the store), now / the old OR predicate: {depths}")
     print(
-        f"keyset: 20 pages of 500 newest first: {_ms(times['now'])} "
-        f"({statistics.median(times['now']) * 50:.1f} ms a page); the pre-issue-12 query: "
-        f"{_ms(times['before'])} ({statistics.median(times['before']) * 50:.1f} ms a page)"
+        "the old OR predicate on the old indexes (ix_paper_first_seen only), once: "
+        + "; ".join(f"{share:.0%}: {1000 * seconds:.0f} ms" for share, seconds in before.items())
+    )
+    start = time.perf_counter()
+    with read_session(pb.engine) as session:
+        count = sum(1 for _ in iter_papers_newest_first(session=session))
+    print(
+        f"iter_papers_newest_first over all {count:,} papers: {time.perf_counter() - start:.1f} s"
     )
 
 

@@ -11,7 +11,10 @@ from pipeline.topics import Topic, TopicScore, topics_file
 
 def _score_line(topic: Topic, result: TopicScore, stored: bool) -> str:
     verdict = "SELECTED" if stored else "not selected"
-    line = f"{topic.slug}: score {result.score:g} / threshold {topic.threshold:g} -> {verdict}"
+    line = f"{topic.slug}: score {result.score:g} / threshold {topic.threshold:g}"
+    if result.nearest is not None:  # a like topic: its examples select too
+        line += f", similarity {result.nearest.score:g} / {topic.like_threshold:g}"
+    line += f" -> {verdict}"
     if result.excluded_by:
         line += f" (excluded by {result.excluded_by!r})"
     if result.selected != stored:
