@@ -18,7 +18,7 @@ REPO = Path(__file__).resolve().parents[1]
 PACKAGE = REPO / "pipeline"
 
 # The pure core: values in, values out. Importable anywhere, imports only itself.
-CORE = {"records", "identity", "diff", "topics", "addresses", "errors", "config", "clock"}
+CORE = {"records", "identity", "diff", "topics", "addresses", "errors", "config", "clock", "health"}
 # Small helpers without I/O libraries: shipped-file lookup and the fault-injection hook.
 UTILITIES = {"resources", "failpoints"}
 # Which groups each group may import at run time (besides the core and utilities).

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlmodel.sql.sqltypes  # autogenerate writes sqlmodel.sql.sqltypes.AutoString
 from alembic import op
 
-import pipeline.store.tables  # noqa: F401 (UTCDateTime columns)
+import pipeline.store.tables
 
 revision: str = "0008"
 down_revision: str | None = "0002"
