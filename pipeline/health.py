@@ -64,7 +64,7 @@ def _run_problem(snap: HealthSnapshot, now: datetime, limit: timedelta) -> Probl
         return Problem(
             "run", "run", "no run yet", "no `paperboy run` recorded yet",
             "run `paperboy run` once, then schedule it (cron or `paperboy schedule`, README "
-            "§Scheduling)",
+            "§Scheduling)", daily=True,
         )  # fmt: skip
     hint = (
         "check that cron, `paperboy schedule` or the container still runs `paperboy run`, "
@@ -76,28 +76,30 @@ def _run_problem(snap: HealthSnapshot, now: datetime, limit: timedelta) -> Probl
             f"no run ever finished; the last one started {when(started)} "
             "(still running, or it died)"
         )
-        return Problem("run", "run", "no run finished", text, hint)
+        return Problem("run", "run", "no run finished", text, hint, daily=True)
     hours = int(limit.total_seconds() // 3600)
     since = ago(now, last.finished_at)
     text = (
         f"no run finished in the last {hours} h (the last finished {when(last.finished_at)}, "
         f"{since} ago)"
     )
-    return Problem("run", "run", f"no run for {since}", text, hint)
+    return Problem("run", "run", f"no run for {since}", text, hint, daily=True)
 
 
 def _source_problems(
-    source: SourceHealth, now: datetime, cfg: HealthConfig, window_start: date
+    source: SourceHealth, now: datetime, cfg: HealthConfig, window_start: date, *, runs: bool
 ) -> list[Problem]:
+    """``runs``: the runs happen (else every source ages: the run problem says it once)."""
     found = []
     reasons = []
     if source.consecutive_failures >= cfg.failed_runs:
         reasons.append(f"failed on the last {source.consecutive_failures} runs in a row")
     stale = timedelta(days=cfg.max_source_age_days)
-    if source.last_success_at is not None and now - source.last_success_at > stale:
+    last = source.last_success_at
+    if runs and last is not None and now - last > stale:
         reasons.append(
-            f"its last successful run was {when(source.last_success_at)}, "
-            f"{ago(now, source.last_success_at)} ago"
+            f"its last successful run was {when(last)} ({ago(now, last)} ago, more than "
+            f"{cfg.max_source_age_days} day(s))"
         )
     if reasons:
         error = f"; last error: {source.last_error}" if source.last_error else ""
@@ -108,8 +110,10 @@ def _source_problems(
                 f"source {source.name} failing",
                 f"source {source.name}: {' and '.join(reasons)}{error}",
                 "fix what the error names (the network, the source URL, a changed page format); "
-                "`paperboy fetch SOURCE --date D` tries one day; once the source answers, the "
-                "next run catches up the missed days (up to [ingest] catch_up_max_days)",
+                f"`paperboy fetch {source.name} --date YYYY-MM-DD` tries one day; once the source "
+                "answers, the next run catches up the missed days (up to [ingest] "
+                "catch_up_max_days)",
+                daily=True,
             )
         )
     for day, papers in source.recent_days:
@@ -118,47 +122,58 @@ def _source_problems(
                 Problem(
                     f"empty-weekday:{source.name}:{day.isoformat()}",
                     "empty-weekday",
-                    f"no papers on {day:%a} {day.isoformat()}",
+                    f"{source.name}: no papers on {day:%a} {day.isoformat()}",
                     f"source {source.name} listed no paper on {day:%A} {day.isoformat()}",
-                    f"compare with https://huggingface.co/papers/date/{day.isoformat()}: if it "
-                    "lists papers, the source's format changed (check `paperboy fetch SOURCE "
-                    f"--date {day.isoformat()}`); a holiday can be empty for real, and this "
-                    "goes away after [health] window_days",
+                    "compare with the source (Hugging Face: https://huggingface.co/papers/date/"
+                    f"{day.isoformat()}); if it lists papers, its format changed: `paperboy "
+                    f"fetch {source.name} --date {day.isoformat()}` shows what paperboy reads. "
+                    "A holiday can be empty for real: this goes away after [health] window_days",
                 )
             )
     return found
 
 
-def _delivery_problem(edition: EditionHealth, window_start: date) -> Problem | None:
-    states = edition.states
-    parts, hints = [], []
-    if edition.day >= window_start and states.get("uncertain"):
-        parts.append(f"{states['uncertain']} uncertain (the server may or may not have them)")
-        hints.append(
+def _delivery_problems(edition: EditionHealth, window_start: date) -> list[Problem]:
+    """One problem per kind of trouble; the count is part of the key, so a mail goes out once
+    per new count (a second failure of the edition is news, the same one is not)."""
+    day = edition.day.isoformat()
+    found: list[tuple[str, int, str, str]] = []
+    if edition.recent.get("uncertain"):
+        found.append((
+            "uncertain", edition.recent["uncertain"],
+            "uncertain: the server may or may not have them",
             "look the Message-IDs up in the mail server's log; `paperboy emails --edition "
-            f"{edition.day.isoformat()} --resend-uncertain` sends them again (same Message-ID)"
-        )
-    if edition.day >= window_start and states.get("failed"):
-        parts.append(f"{states['failed']} failed (refused by the server, bounces included)")
-        hints.append(
-            "a refused address is flagged bouncing and not mailed again: see `paperboy "
-            "subscribers list`; a policy refusal (5.7.x) needs the sender or server fixed"
-        )
+            f"{day} --resend-uncertain` sends them again (same Message-ID)",
+        ))  # fmt: skip
+    if edition.recent.get("failed"):
+        found.append((
+            "failed", edition.recent["failed"],
+            "failed: refused by the mail server (bounces included)",
+            "a refused address is flagged bouncing and not mailed again (`paperboy "
+            "subscribers list --status bouncing`); a policy refusal (5.7.x) or a refused "
+            "sender needs the sender address or the server fixed",
+        ))  # fmt: skip
     if edition.stuck:
-        parts.append(f"{edition.stuck} stuck 'sending' past the lease (a process died?)")
-        hints.append("the next `paperboy run` or `paperboy emails` turns them 'uncertain'")
-    if edition.day < window_start and states.get("retry"):
-        parts.append(f"{states['retry']} still retrying (4xx) after the window")
-        hints.append("the server keeps deferring them: read its log")
-    if not parts:
-        return None
-    return Problem(
-        f"deliveries:{edition.day.isoformat()}",
-        "deliveries",
-        f"delivery problems, edition {edition.day.isoformat()}",
-        f"edition {edition.day.isoformat()}: digests {', '.join(parts)}",
-        "; ".join(hints),
-    )
+        found.append((
+            "stuck", edition.stuck, "stuck 'sending' past the lease (a process died?)",
+            "the next `paperboy run` (or `paperboy emails --edition "
+            f"{day}`) reports them as uncertain",
+        ))  # fmt: skip
+    if edition.day < window_start and edition.states.get("retry"):
+        found.append((
+            "retrying", edition.states["retry"], "still retrying (4xx) after the window",
+            "the mail server keeps deferring them: read its log",
+        ))  # fmt: skip
+    return [
+        Problem(
+            f"deliveries:{day}:{what}:{count}",
+            "deliveries",
+            f"{count} digest(s) of {day} {what}",
+            f"edition {day}: {count} digest(s) {text}",
+            hint,
+        )
+        for what, count, text, hint in found
+    ]
 
 
 def assess(snapshot: HealthSnapshot, *, now: datetime, cfg: HealthConfig) -> HealthReport:
@@ -169,11 +184,11 @@ def assess(snapshot: HealthSnapshot, *, now: datetime, cfg: HealthConfig) -> Hea
         problems.append(run)
     for source in snapshot.sources:
         if source.configured:
-            problems.extend(_source_problems(source, now, cfg, snapshot.window_start))
+            problems.extend(
+                _source_problems(source, now, cfg, snapshot.window_start, runs=run is None)
+            )
     for edition in sorted(snapshot.editions, key=lambda e: e.day):
-        found = _delivery_problem(edition, snapshot.window_start)
-        if found is not None:
-            problems.append(found)
+        problems.extend(_delivery_problems(edition, snapshot.window_start))
     return HealthReport(checked_at=now, snapshot=snapshot, problems=tuple(problems))
 
 

@@ -260,7 +260,11 @@ class EditionHealth:
     day: date
     marked: bool  # got new content whose outbox rows are not planned yet
     states: dict[str, int] = field(default_factory=dict)  # every outbox state, zero when none
+    recent: dict[str, int] = field(default_factory=dict)  # of them, rows of the window (below)
     stuck: int = 0  # rows left 'sending' longer than the lease
+
+    # A row is of the window when its edition is, or when it was last claimed in the window
+    # (a catch-up run sends old editions: their failures are news).
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,6 +289,7 @@ class Problem:
     title: str  # a few words, for a subject line
     message: str
     hint: str  # what to do about it
+    daily: bool = False  # a lasting condition: mailed again each day; else mailed once per key
 
 
 @dataclass(frozen=True, slots=True)

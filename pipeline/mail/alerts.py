@@ -45,7 +45,7 @@ class AlertReport:
     """What one alert check did."""
 
     mailed: tuple[Problem, ...] = ()  # problems in the mail sent now
-    already: tuple[Problem, ...] = ()  # problems mailed earlier today (not mailed again)
+    already: tuple[Problem, ...] = ()  # problems mailed before (not mailed again)
     recipients: int = 0
     state: str | None = None  # sent | failed | uncertain | deferred (4xx: claims released)
     message_id: str | None = None
@@ -59,7 +59,9 @@ class AlertReport:
     def summary(self) -> str:
         """One line for the CLI."""
         if not self.mailed:
-            return f"alerts: nothing new to mail ({len(self.already)} problem(s) mailed today)"
+            return (
+                f"alerts: nothing new to mail ({len(self.already)} open problem(s) mailed before)"
+            )
         return (
             f"alerts: {len(self.mailed)} problem(s) mailed to {self.recipients} address(es): "
             f"{self.state}{f' ({self.detail})' if self.detail else ''}"
@@ -74,8 +76,10 @@ def alert_transport(cfg: Config) -> Transport:
 
 
 def alert_key(problem: Problem, report: HealthReport) -> str:
-    """The claim of ``problem`` for the report's (UTC) day: one mail per problem per day."""
-    return f"{problem.key}@{report.snapshot.today.isoformat()}"
+    """The claim of ``problem``: a lasting condition (a source failing, no runs) is claimed
+    per (UTC) day, so it is mailed again each day it lasts; an event (an empty weekday, a
+    delivery count) once."""
+    return f"{problem.key}@{report.snapshot.today.isoformat()}" if problem.daily else problem.key
 
 
 def alert_subject(mailed: Sequence[Problem], settings: EmailSettings) -> str:
@@ -103,7 +107,7 @@ def alert_body(
         lines += _wrapped(problem.hint, first="   What to do: ", rest="   ")
         lines.append("")
     if already:
-        lines.append("Still open, mailed earlier today:")
+        lines.append("Still open, mailed before:")
         for problem in already:
             lines += _wrapped(problem.message, first="- ", rest="  ")
         lines.append("")
@@ -166,7 +170,7 @@ def _deliver(transport: Transport, recipients: Sequence[str], sender: str, data:
 def send_alerts(
     *, engine: Engine, cfg: Config, report: HealthReport, transport: Transport, now: datetime
 ) -> AlertReport:
-    """Mail ``[alerts] to`` the report's problems not mailed today (none: no mail).
+    """Mail ``[alerts] to`` the problems not mailed yet (daily ones: not today); none: no mail.
 
     Raises :class:`DeliveryError` when the server cannot be reached (claims released).
     """

@@ -10,9 +10,10 @@ per source whether every date fetched; ``paperboy status``, GET /health and the 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import Engine, delete, func, or_, update
+from sqlalchemy import Engine, case, delete, func, or_, update
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from pipeline.config import SourceConfig
@@ -30,6 +31,7 @@ from pipeline.store.tables import (
 )
 
 ERROR_CHARS = 500  # a source's last error, as stored
+OPEN = ("pending", "retry", "sending")  # outbox rows not settled yet
 
 
 def begin_run(engine: Engine, *, now: datetime) -> int:
@@ -139,37 +141,37 @@ def _sources(
 def _editions(
     session: Session, start: date, now: datetime, lease: timedelta
 ) -> tuple[EditionHealth, ...]:
-    """Editions of the window, plus older ones with rows still due or in flight, or marked."""
+    """Editions with rows of the window (edition or last claim in it) or rows still open, and
+    editions marked for planning; each with all its rows by state."""
+    window_start = datetime.combine(start, time(), tzinfo=UTC)
+    row = OutboxMessage
+    recent = or_(col(row.edition) >= start, col(row.claimed_at) >= window_start)
+    shown = select(col(row.edition)).where(or_(recent, col(row.state).in_(OPEN))).distinct()
     states: dict[date, dict[str, int]] = {}
-    in_window_or_open = or_(
-        col(OutboxMessage.edition) >= start,
-        col(OutboxMessage.state).in_(("pending", "retry", "sending")),
-    )
-    for edition, state, n in session.execute(
-        select(col(OutboxMessage.edition), col(OutboxMessage.state), func.count())
-        .where(in_window_or_open)
-        .group_by(col(OutboxMessage.edition), col(OutboxMessage.state))
-    ):
+    in_window: dict[date, dict[str, int]] = {}
+    stuck: dict[date, int] = {}
+    late = (col(row.state) == "sending") & (col(row.claimed_at) < now - lease)
+    for edition, state, n, n_recent, n_stuck in session.execute(
+        sa_select(  # five columns: more than sqlmodel's select() has overloads for
+            col(row.edition), col(row.state), func.count(),
+            func.sum(case((recent, 1), else_=0)), func.sum(case((late, 1), else_=0)),
+        )
+        .where(col(row.edition).in_(shown))
+        .group_by(col(row.edition), col(row.state))
+    ):  # fmt: skip
         states.setdefault(edition, dict.fromkeys(STATES, 0))[state] = int(n)
-    stuck = dict(
-        session.execute(
-            select(col(OutboxMessage.edition), func.count())
-            .where(
-                col(OutboxMessage.state) == "sending", col(OutboxMessage.claimed_at) < now - lease
-            )
-            .group_by(col(OutboxMessage.edition))
-        ).all()
-    )
+        in_window.setdefault(edition, dict.fromkeys(STATES, 0))[state] = int(n_recent or 0)
+        stuck[edition] = stuck.get(edition, 0) + int(n_stuck or 0)
     marked = pending_editions(session=session)
-    days = sorted(set(states) | marked, reverse=True)
     return tuple(
         EditionHealth(
             day=day,
             marked=day in marked,
             states=states.get(day, dict.fromkeys(STATES, 0)),
-            stuck=int(stuck.get(day, 0)),
+            recent=in_window.get(day, dict.fromkeys(STATES, 0)),
+            stuck=stuck.get(day, 0),
         )
-        for day in days
+        for day in sorted(set(states) | marked, reverse=True)
     )
 
 
@@ -211,13 +213,15 @@ def claim_alerts(
     """Claim ``(key, summary)`` alerts not claimed before; returns the keys claimed now."""
     claimed = []
     for key, summary in problems:
-        result = session.execute(
+        # RETURNING, not rowcount: through the ORM session psycopg reports -1 for a conflict
+        inserted = session.execute(
             insert_for(session, AlertLog)
             .values(key=key, summary=summary, state="sending", message_id=message_id,
                     created_at=now)
             .on_conflict_do_nothing()
-        )  # fmt: skip
-        if result.rowcount:  # type: ignore[attr-defined]
+            .returning(col(AlertLog.key))
+        ).first()  # fmt: skip
+        if inserted is not None:
             claimed.append(key)
     return claimed
 

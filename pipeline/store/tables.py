@@ -236,7 +236,7 @@ class AlertLog(SQLModel, table=True):
 
     __tablename__ = "alert_log"
 
-    key: str = Field(primary_key=True, max_length=400)  # "<problem key>@<YYYY-MM-DD>"
+    key: str = Field(primary_key=True, max_length=400)  # problem key, "@<day>" if daily
     summary: str  # the problem as the mail stated it
     state: str = Field(default="sending", max_length=20)  # sending | sent | failed | uncertain
     message_id: str = Field(max_length=200)
