@@ -16,6 +16,7 @@ from starlette.testclient import TestClient
 from pipeline.cli import cli
 from pipeline.config import Secrets
 from pipeline.health import health_json
+from pipeline.store.engine import make_engine
 from pipeline.web.app import create_app
 from tests.health_support import (
     PEOPLE,
@@ -231,14 +232,16 @@ def test_offline_runs_and_files_sources(tmp_path: Path, engine: Engine) -> None:
     ],
 )
 def test_bad_health_settings_are_refused(
-    tmp_path: Path, engine: Engine, section: str, table: dict, message: str
+    tmp_path: Path, section: str, table: dict, message: str
 ) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'p.db'}")  # the configuration fails first
     bad = status_cli(tmp_path, engine, "2026-08-19T09:00:00", **{section: table})
     assert bad.exit_code == 1
     assert message in bad.stderr
 
 
-def test_status_alert_needs_an_address(tmp_path: Path, engine: Engine) -> None:
+def test_status_alert_needs_an_address(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'p.db'}")
     result = status_cli(tmp_path, engine, "2026-08-19T09:00:00", "--alert")
     assert result.exit_code == 1
     assert "alerts.to: no operator address: set [alerts] to" in result.stderr
