@@ -7,7 +7,8 @@ Something *needs a person* when, and only when (thresholds in ``[health]``, docs
 1. **run**: no ``paperboy run`` finished within ``max_run_age_hours`` (none recorded yet, the
    scheduler stopped, or the runs die before their end);
 2. **source**: a configured source failed on ``failed_runs`` runs in a row, or its last
-   successful run is older than ``max_source_age_days``;
+   successful run is older than ``max_source_age_days`` (not said while 1. holds: with no
+   runs every source ages, and one problem names the cause);
 3. **empty-weekday**: a configured source stored a Monday-to-Friday listing date with zero
    papers, among the ``window_days`` days before today (today's list still grows; Hugging Face
    lists no papers on weekends);
@@ -15,7 +16,8 @@ Something *needs a person* when, and only when (thresholds in ``[health]``, docs
    server may or may not have them) or ``failed`` (refused; bounces included), or any edition
    has rows left ``sending`` past the lease or still retrying after the window.
 
-Every problem has a stable key, so the alert mail can say each one at most once a day.
+Every problem has a stable key, so the alert mail can say each one at most once a day: a
+lasting condition (1, 2) again each day it lasts, an event (3, 4: the count is in the key) once.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from pipeline.records import (
     SourceHealth,
 )
 
-WEEKEND = (5, 6)  # Saturday, Sunday: Hugging Face lists no papers (docs/hf-formats.md)
+WEEKEND = (5, 6)  # Saturday, Sunday: empty days are valid (docs/reliability.md §4.4)
 OPEN_STATES = ("pending", "retry", "sending")
 
 
