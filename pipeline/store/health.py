@@ -13,7 +13,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import Engine, case, delete, func, or_, update
-from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from pipeline.config import SourceConfig
@@ -32,6 +31,7 @@ from pipeline.store.tables import (
 
 ERROR_CHARS = 500  # a source's last error, as stored
 OPEN = ("pending", "retry", "sending")  # outbox rows not settled yet
+PROBLEMS = ("failed", "uncertain")  # settled rows that need a person when recent
 
 
 def begin_run(engine: Engine, *, now: datetime) -> int:
@@ -141,37 +141,47 @@ def _sources(
 def _editions(
     session: Session, start: date, now: datetime, lease: timedelta
 ) -> tuple[EditionHealth, ...]:
-    """Editions with rows of the window (edition or last claim in it) or rows still open, and
-    editions marked for planning; each with all its rows by state."""
+    """Editions of the window, editions with rows still open or with failed/uncertain rows of
+    the window (edition or last claim in it), and editions marked for planning; each with all
+    its rows by state. Two indexed reads: rows by state (``ix_outbox_state_edition``: open,
+    failed and uncertain rows are few), then the shown editions' counts (``edition, state``)."""
     window_start = datetime.combine(start, time(), tzinfo=UTC)
     row = OutboxMessage
     recent = or_(col(row.edition) >= start, col(row.claimed_at) >= window_start)
-    shown = select(col(row.edition)).where(or_(recent, col(row.state).in_(OPEN))).distinct()
-    states: dict[date, dict[str, int]] = {}
+    late = (col(row.state) == "sending") & (col(row.claimed_at) < now - lease)
+    troubled = col(row.state).in_(PROBLEMS) & recent
     in_window: dict[date, dict[str, int]] = {}
     stuck: dict[date, int] = {}
-    late = (col(row.state) == "sending") & (col(row.claimed_at) < now - lease)
-    for edition, state, n, n_recent, n_stuck in session.execute(
-        sa_select(  # five columns: more than sqlmodel's select() has overloads for
-            col(row.edition), col(row.state), func.count(),
-            func.sum(case((recent, 1), else_=0)), func.sum(case((late, 1), else_=0)),
-        )
-        .where(col(row.edition).in_(shown))
+    for edition, state, n, n_stuck in session.execute(
+        select(col(row.edition), col(row.state), func.count(), func.sum(case((late, 1), else_=0)))
+        .where(col(row.state).in_((*OPEN, *PROBLEMS)), or_(col(row.state).in_(OPEN), troubled))
         .group_by(col(row.edition), col(row.state))
-    ):  # fmt: skip
-        states.setdefault(edition, dict.fromkeys(STATES, 0))[state] = int(n)
-        in_window.setdefault(edition, dict.fromkeys(STATES, 0))[state] = int(n_recent or 0)
+    ):
+        if state in PROBLEMS:
+            in_window.setdefault(edition, dict.fromkeys(STATES, 0))[state] = int(n)
         stuck[edition] = stuck.get(edition, 0) + int(n_stuck or 0)
+    recent_days = session.execute(
+        select(col(row.edition)).where(col(row.edition) >= start).distinct()
+    ).scalars()
     marked = pending_editions(session=session)
+    days = sorted(set(recent_days) | set(stuck) | marked, reverse=True)
+    states: dict[date, dict[str, int]] = {day: dict.fromkeys(STATES, 0) for day in days}
+    for chunk in (days[i : i + 500] for i in range(0, len(days), 500)):
+        for edition, state, n in session.execute(
+            select(col(row.edition), col(row.state), func.count())
+            .where(col(row.edition).in_(chunk))
+            .group_by(col(row.edition), col(row.state))
+        ):
+            states[edition][state] = int(n)
     return tuple(
         EditionHealth(
             day=day,
             marked=day in marked,
-            states=states.get(day, dict.fromkeys(STATES, 0)),
+            states=states[day],
             recent=in_window.get(day, dict.fromkeys(STATES, 0)),
             stuck=stuck.get(day, 0),
         )
-        for day in sorted(set(states) | marked, reverse=True)
+        for day in days
     )
 
 

@@ -161,6 +161,9 @@ class OutboxMessage(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("subscriber_id", "edition", name="uq_outbox_subscriber_edition"),
         Index("ix_outbox_edition_state", "edition", "state"),
+        # rows by state (open, failed, uncertain) without scanning every edition's rows: the
+        # health check (store/health.py) on every GET /health; bench/bench_health.py
+        Index("ix_outbox_state_edition", "state", "edition"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
