@@ -113,7 +113,8 @@ def explain(engine: Engine, pb: Paperboy) -> None:
                 continue
             started = time.perf_counter()
             plan = conn.exec_driver_sql(prefix + statement, parameters).all()  # type: ignore[arg-type]
-            print(f"-- {(time.perf_counter() - started) * 1000:.1f} ms: {' '.join(statement.split())[:160]}")
+            took = (time.perf_counter() - started) * 1000
+            print(f"-- {took:.1f} ms: {' '.join(statement.split())[:160]}")
             for line in plan:
                 print("   ", line[-1] if len(line) > 1 else line[0])
 

@@ -144,8 +144,9 @@ def _delivery_problems(edition: EditionHealth, window_start: date) -> list[Probl
         found.append((
             "uncertain", edition.recent["uncertain"],
             "uncertain: the server may or may not have them",
-            "look the Message-IDs up in the mail server's log; `paperboy emails --edition "
-            f"{day} --resend-uncertain` sends them again (same Message-ID)",
+            "check in the mail server's log whether it took them (around the time of the "
+            f"last run); if not, `paperboy emails --edition {day} --resend-uncertain` sends "
+            "them again (same Message-ID, so a copy that did arrive is dropped by most clients)",
         ))  # fmt: skip
     if edition.recent.get("failed"):
         found.append((
