@@ -16,7 +16,7 @@ from pipeline.health import health_json, status_lines
 @click.option(
     "--alert",
     is_flag=True,
-    help="Also mail [alerts] to about problems not mailed today (a watcher's cron line).",
+    help="Also mail [alerts] to about problems not mailed yet (for a watcher cron line).",
 )
 @pass_app
 def status(app: App, as_json: bool, alert: bool) -> None:
