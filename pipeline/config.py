@@ -117,7 +117,7 @@ class HealthConfig:
 
 @dataclass(frozen=True)
 class AlertsConfig:
-    to: str = _help("", "operator address(es), comma-separated, mailed once a day per problem")
+    to: str = _help("", "operator address(es), comma-separated: at most one mail per problem a day")
 
 
 @dataclass(frozen=True)
