@@ -19,7 +19,7 @@ import os
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -28,8 +28,10 @@ from pipeline.addresses import check_topics, parse_subscriber_csv
 from pipeline.clock import Clock, clock_from_env
 from pipeline.config import DEFAULT_SOURCE, SOURCE_KINDS, Config, SourceConfig, load_config
 from pipeline.errors import ConfigError
+from pipeline.health import assess
 from pipeline.records import (
     Failure,
+    HealthReport,
     IngestReport,
     PageReport,
     StoredPaper,
@@ -43,6 +45,7 @@ if TYPE_CHECKING:
     from starlette.applications import Starlette
 
     from pipeline.feeds.publish import FeedsReport
+    from pipeline.mail.alerts import AlertReport
     from pipeline.mail.send import EmailJob, EmailReport
     from pipeline.mail.transports import Transport
     from pipeline.run import RunReport
@@ -418,6 +421,40 @@ class Paperboy:
 
         with read_session(self.engine) as session:
             return check_store(session=session), store_counts(session=session)
+
+    def status(self) -> HealthReport:
+        """What needs a person now (``pipeline.health``): runs, sources, days, deliveries."""
+        from pipeline.store.engine import read_session
+        from pipeline.store.health import health_snapshot
+
+        now, cfg = self.clock(), self.config
+        with read_session(self.engine) as session:
+            snapshot = health_snapshot(
+                session=session, sources=[s for s in cfg.sources if s.enabled], now=now,
+                window_days=cfg.health.window_days,
+                lease=timedelta(minutes=cfg.email.lease_minutes),
+            )  # fmt: skip
+        return assess(snapshot, now=now, cfg=cfg.health)
+
+    def alert_transport(self) -> Transport:
+        """SMTP when configured, else ``.eml`` files in ``<output>/outbox/alerts/``."""
+        from pipeline.mail.alerts import alert_transport
+
+        return alert_transport(self.config)
+
+    def alert(self, report: HealthReport) -> AlertReport:
+        """Mail ``[alerts] to`` the report's problems not mailed today (ConfigError if unset)."""
+        from pipeline.mail.alerts import send_alerts
+
+        if not self.config.alert_recipients:
+            raise ConfigError(
+                "no operator address: set [alerts] to = \"you@example.org\"",
+                path=self.config.where, key="alerts.to",
+            )  # fmt: skip
+        return send_alerts(
+            engine=self.engine, cfg=self.config, report=report,
+            transport=self.alert_transport(), now=self.clock(),
+        )  # fmt: skip
 
     def init(self, *, feed_authority: str | None = None) -> str:
         """Create the store and the output folder; returns the frozen feed GUID authority."""

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from pipeline.addresses import normalize_email
 from pipeline.errors import ConfigError
 
 CONFIG_ENV = "PAPERBOY_CONFIG"
@@ -98,6 +99,25 @@ class EmailConfig:
 class ScheduleConfig:
     cron: str = _help("30 7 * * *", "crontab line for `paperboy schedule` (outside 00-04 local)")
     timezone: str = _help("UTC", "IANA time zone of the cron line")
+
+
+@dataclass(frozen=True)
+class HealthConfig:
+    max_run_age_hours: int = _help(
+        36, "`paperboy status` needs a person when no run finished within this many hours"
+    )
+    max_source_age_days: int = _help(
+        2, "... when a source's last successful run is older than this many days"
+    )
+    failed_runs: int = _help(3, "... when a source failed on this many runs in a row")
+    window_days: int = _help(
+        3, "zero-paper weekdays and delivery problems of editions this recent count (days)"
+    )
+
+
+@dataclass(frozen=True)
+class AlertsConfig:
+    to: str = _help("", "operator address(es), comma-separated: at most one mail per problem a day")
 
 
 @dataclass(frozen=True)
@@ -226,6 +246,8 @@ class Config:
     http: HttpConfig = HttpConfig()
     email: EmailConfig = EmailConfig()
     schedule: ScheduleConfig = ScheduleConfig()
+    health: HealthConfig = HealthConfig()
+    alerts: AlertsConfig = AlertsConfig()
     sources: tuple[SourceConfig, ...] = (SourceConfig(name="hf-daily", kind="hf-api"),)
     topics_file: Path | None = None  # None: the shipped default topics
     smtp: SmtpTarget | None = None  # email.smtp_url parsed; None: .eml files in the outbox folder
@@ -256,6 +278,11 @@ class Config:
         return str(self.path) if self.path else "<defaults>"
 
     @property
+    def alert_recipients(self) -> tuple[str, ...]:
+        """The operator addresses of ``[alerts] to`` (validated at load); empty: no alerts."""
+        return tuple(a for a in self.alerts.to.split(",") if a)
+
+    @property
     def output_dir(self) -> Path:
         """The output folder, absolute."""
         return self.base_dir / self.output.dir
@@ -268,6 +295,8 @@ _SECTIONS: Mapping[str, type[Any]] = {
     "http": HttpConfig,
     "email": EmailConfig,
     "schedule": ScheduleConfig,
+    "health": HealthConfig,
+    "alerts": AlertsConfig,
 }
 _TYPES: Mapping[str, type[Any]] = {"str": str, "int": int, "float": float, "bool": bool}
 
@@ -359,6 +388,30 @@ def _sources(items: Any, *, path: str) -> tuple[SourceConfig, ...]:
     return tuple(sources)
 
 
+def _check_health(health: HealthConfig, *, where: str) -> HealthConfig:
+    for f in dataclasses.fields(health):
+        if getattr(health, f.name) < 1:
+            raise ConfigError("expected a whole number of 1 or more", path=where,
+                              key=f"health.{f.name}")  # fmt: skip
+    return health
+
+
+def _check_alerts(alerts: AlertsConfig, *, where: str) -> AlertsConfig:
+    """``to`` normalised to ``a@x,b@y`` (addresses checked like subscribers', one-label domains
+    allowed: ``root@localhost`` on a single host)."""
+    found: list[str] = []
+    for raw in alerts.to.split(","):
+        if not raw.strip():
+            continue
+        try:
+            address, _key = normalize_email(raw, local_domain_ok=True)
+        except ConfigError as exc:
+            raise ConfigError(str(exc), path=where, key="alerts.to") from None
+        if address not in found:
+            found.append(address)
+    return dataclasses.replace(alerts, to=",".join(found))
+
+
 def config_from_mapping(
     data: Mapping[str, Any],
     *,
@@ -399,6 +452,8 @@ def config_from_mapping(
         smtp = parse_smtp_url(smtp_url, password=secrets.smtp_password) if smtp_url else None
     except ConfigError as exc:
         raise ConfigError(str(exc), path=where) from None
+    sections["health"] = _check_health(sections["health"], where=where)
+    sections["alerts"] = _check_alerts(sections["alerts"], where=where)
     return Config(
         base_dir=base_dir,
         path=path,

@@ -219,3 +219,88 @@ class Validators:
         """Request headers that ask the server for 304 if nothing changed."""
         found = {"If-None-Match": self.etag, "If-Modified-Since": self.last_modified}
         return {name: value for name, value in found.items() if value}
+
+
+# Health (issue 13): what `paperboy status` and GET /health read from the store, and judge.
+
+
+@dataclass(frozen=True, slots=True)
+class RunRecord:
+    """One ``paperboy run`` as the run log holds it."""
+
+    started_at: datetime
+    finished_at: datetime | None  # None: still running, or it died
+    ok: bool | None
+    pages: int
+    new_papers: int
+    failures: int
+
+
+@dataclass(frozen=True, slots=True)
+class SourceHealth:
+    """One source: how it fared in the runs and what the store holds of it."""
+
+    name: str
+    kind: str  # hf-api, hf-html, files; "" for a source that is not configured
+    configured: bool  # enabled in the configuration (only these are judged)
+    last_attempt_at: datetime | None = None
+    last_success_at: datetime | None = None  # the last run in which every date of it fetched
+    consecutive_failures: int = 0  # runs in a row in which a date of it failed
+    last_error: str | None = None
+    last_day: date | None = None  # the latest listing date stored
+    last_day_papers: int = 0
+    last_day_with_papers: date | None = None
+    recent_days: tuple[tuple[date, int], ...] = ()  # (listing date, papers) in the window
+
+
+@dataclass(frozen=True, slots=True)
+class EditionHealth:
+    """One edition's digests by outbox state."""
+
+    day: date
+    marked: bool  # got new content whose outbox rows are not planned yet
+    states: dict[str, int] = field(default_factory=dict)  # every outbox state, zero when none
+    recent: dict[str, int] = field(default_factory=dict)  # of them, rows of the window (below)
+    stuck: int = 0  # rows left 'sending' longer than the lease
+
+    # A row is of the window when its edition is, or when it was last claimed in the window
+    # (a catch-up run sends old editions: their failures are news).
+
+
+@dataclass(frozen=True, slots=True)
+class HealthSnapshot:
+    """What the store says about runs, sources and deliveries (no addresses, no secrets)."""
+
+    today: date  # UTC
+    window_start: date  # first day of the window (``[health] window_days``)
+    last_run: RunRecord | None
+    last_finished: RunRecord | None
+    sources: tuple[SourceHealth, ...]
+    editions: tuple[EditionHealth, ...]  # recent, due, in flight or marked; newest first
+    bouncing: int  # subscribers flagged bouncing
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """Something that needs a person; ``key`` is stable while the problem lasts."""
+
+    key: str  # e.g. "source:hf-daily", "empty-weekday:hf-daily:2026-08-19"
+    kind: str  # run | source | empty-weekday | deliveries
+    title: str  # a few words, for a subject line
+    message: str
+    hint: str  # what to do about it
+    daily: bool = False  # a lasting condition: mailed again each day; else mailed once per key
+
+
+@dataclass(frozen=True, slots=True)
+class HealthReport:
+    """A snapshot and the problems found in it at ``checked_at``."""
+
+    checked_at: datetime
+    snapshot: HealthSnapshot
+    problems: tuple[Problem, ...]
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing needs a person."""
+        return not self.problems

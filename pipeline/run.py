@@ -32,6 +32,7 @@ from pipeline.store.editions import (
     pending_editions,
 )
 from pipeline.store.engine import read_session, write_session
+from pipeline.store.health import begin_run, finish_run, note_sources
 from pipeline.store.outbox import due_editions
 from pipeline.store.papers import last_listing_date, listing_dates
 
@@ -78,6 +79,12 @@ class _Progress:
     notes: list[str] = field(default_factory=list)
     on_page: Callable[[PageReport], None] | None = None
     on_failure: Callable[[Failure], None] | None = None
+    sources: dict[str, str | None] = field(default_factory=dict)  # name -> first error or None
+
+    def source_done(self, name: str, failures_before: int) -> None:
+        """Record whether source ``name`` failed since ``failures_before`` failures (health)."""
+        new = self.failures[failures_before:]
+        self.sources[name] = f"{new[0].origin}: {new[0].message}" if new else None
 
     def page(self, report: PageReport) -> None:
         self.pages.append(report)
@@ -153,16 +160,21 @@ def ingest_all(
         for source in cfg.sources:
             if not source.enabled:
                 continue
+            before = len(progress.failures)
             if source.kind == "files":
                 folders = [source.path] if source.path is not None else []
                 if not all(folder.exists() for folder in folders):
                     progress.notes.append(f"source {source.name}: folder {source.path} missing")
+                    progress.sources[source.name] = f"folder {source.path} missing"
                     continue
                 _ingest_folder(folders, cfg, engine=engine, now=now, progress=progress,
                                source=source.name)  # fmt: skip
             elif http is not None and source in live:
                 _ingest_live(cfg, source, engine=engine, client=http, now=now, sleep=sleep,
                              progress=progress)  # fmt: skip
+            else:
+                continue  # offline: not tried
+            progress.source_done(source.name, before)
         if extra_pages:
             _ingest_folder(list(extra_pages), cfg, engine=engine, now=now, progress=progress)
     finally:
@@ -200,8 +212,10 @@ def run_once(
     """Run the whole daily job once: ingest, feeds, emails (the caller holds the run lock)."""
     cfg, engine, now = pb.config, pb.engine, pb.clock()
     progress = _Progress(on_page=on_page, on_failure=on_failure)
+    run_id = begin_run(engine, now=now)
     ingest_all(cfg, engine=engine, now=now, progress=progress, extra_pages=extra_pages,
                client=client, sleep=sleep, offline=offline)  # fmt: skip
+    note_sources(engine, progress.sources, now=now)
     editions = tuple(sorted({p.listing_date for p in progress.pages if not p.unchanged}))
     feeds: FeedsReport | None = None
     try:
@@ -209,6 +223,7 @@ def run_once(
     except PipelineError as exc:
         progress.fail("feeds", str(exc))
     emails = send_emails(pb, editions=editions, progress=progress)
+    _close_run(pb, run_id, progress)
     return RunReport(
         pages=tuple(progress.pages),
         failures=tuple(progress.failures),
@@ -249,3 +264,27 @@ def send_emails(
     except PipelineError as exc:
         progress.fail("emails", str(exc))
     return reports
+
+
+def _close_run(pb: Paperboy, run_id: int, progress: _Progress) -> None:
+    """Complete the run's log row, then mail ``[alerts] to`` what needs a person and was not
+    mailed today (pipeline.health); an alert that did not go out is a failure of the run."""
+
+    def finish() -> None:
+        finish_run(
+            pb.engine, run_id, now=pb.clock(), pages=len(progress.pages),
+            new_papers=sum(p.new for p in progress.pages), failures=len(progress.failures),
+        )  # fmt: skip
+
+    finish()
+    if not pb.config.alert_recipients:
+        return
+    try:
+        alerts = pb.alert(pb.status())
+    except PipelineError as exc:
+        progress.fail("alerts", str(exc))
+    else:
+        if alerts.ok:
+            return
+        progress.fail("alerts", alerts.summary())
+    finish()

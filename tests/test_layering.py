@@ -28,6 +28,7 @@ CORE = {
     "errors",
     "config",
     "clock",
+    "health",
 }
 # Small helpers without I/O libraries: shipped-file lookup and the fault-injection hook.
 UTILITIES = {"resources", "failpoints"}

@@ -82,6 +82,10 @@ COMMANDS: dict[str, LazyCommand] = {
         "pipeline.cli.email_cmds:emails",
         "Render and deliver the email digests of an edition, each at most once.",
     ),
+    "status": LazyCommand(
+        "pipeline.cli.status_cmds:status",
+        "Say whether something needs a person: runs, sources, empty weekdays, deliveries.",
+    ),
     "serve": LazyCommand(
         "pipeline.cli.serve_cmds:serve",
         "Serve the feeds, the archive and the subscribe/unsubscribe pages over HTTP.",

@@ -161,6 +161,9 @@ class OutboxMessage(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("subscriber_id", "edition", name="uq_outbox_subscriber_edition"),
         Index("ix_outbox_edition_state", "edition", "state"),
+        # rows by state (open, failed, uncertain) without scanning every edition's rows: the
+        # health check (store/health.py) on every GET /health; bench/bench_health.py
+        Index("ix_outbox_state_edition", "state", "edition"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -200,3 +203,44 @@ class SubscribeRequest(SQLModel, table=True):
     mailed: bool = False  # False: refused by a limit or the honeypot (no mail went out)
     created_at: datetime = _utc_column(nullable=False)
     confirmed_at: datetime | None = _utc_column(nullable=True)
+
+
+class RunLog(SQLModel, table=True):
+    """One ``paperboy run`` (issue 13): when it started and ended and how it went.
+
+    A row without ``finished_at`` is a run still going, or one that died (kill, power loss).
+    """
+
+    __tablename__ = "run_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    started_at: datetime = _utc_column(nullable=False)
+    finished_at: datetime | None = _utc_column(nullable=True)
+    ok: bool | None = None  # None until the run finished
+    pages: int = 0
+    new_papers: int = 0
+    failures: int = 0
+
+
+class SourceState(SQLModel, table=True):
+    """How each source fared in the runs: the last success and the failures in a row."""
+
+    __tablename__ = "source_state"
+
+    source: str = Field(primary_key=True, max_length=200)
+    last_attempt_at: datetime | None = _utc_column(nullable=True)
+    last_success_at: datetime | None = _utc_column(nullable=True)
+    consecutive_failures: int = 0
+    last_error: str | None = None
+
+
+class AlertLog(SQLModel, table=True):
+    """An operator alert claimed for one problem on one day: at most one mail per key."""
+
+    __tablename__ = "alert_log"
+
+    key: str = Field(primary_key=True, max_length=400)  # problem key, "@<day>" if daily
+    summary: str  # the problem as the mail stated it
+    state: str = Field(default="sending", max_length=20)  # sending | sent | failed | uncertain
+    message_id: str = Field(max_length=200)
+    created_at: datetime = _utc_column(nullable=False)

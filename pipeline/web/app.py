@@ -20,7 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from pipeline.mail.render import email_settings, make_envs
 from pipeline.resources import resource_path
 from pipeline.store.subscribe_requests import RateLimits
-from pipeline.web import membership, pages, subscription
+from pipeline.web import health, membership, pages, subscription
 from pipeline.web.context import Web, web_of
 from pipeline.web.tokens import Tokens
 
@@ -101,6 +101,7 @@ ROUTES = [
     Route("/editions/{day}", pages.edition),
     Route("/topics/{slug}", pages.topic),
     Route("/search", pages.search),
+    Route("/health", health.health),
     Route("/index.opml", pages.feed_file),
     Route("/feeds/{name}", pages.feed_file),
     Route(
