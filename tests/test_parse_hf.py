@@ -334,7 +334,7 @@ def _parse_archive(root: Path) -> tuple[int, int]:
 def test_shipped_archive_files_parse() -> None:
     # 2024 schema (indent 4, hard wraps), both malformed files, the first day with
     # submittedOnDailyAt, a 2-entry partial day and a same-day earlier snapshot (1 entry)
-    assert _parse_archive(SHIPPED_ARCHIVE) == (7, 8 + 26 + 9 + 12 + 2 + 7 + 1)
+    assert _parse_archive(SHIPPED_ARCHIVE) == (8, 8 + 26 + 9 + 13 + 12 + 2 + 7 + 1)
 
 
 @pytest.mark.skipif(
