@@ -175,6 +175,22 @@ class StoredPaper:
         return next((link for link in self.links if _is_other_link(link)), None)
 
     @property
+    def labelled_links(self) -> tuple[tuple[str, str], ...]:
+        """``(label, url)`` of every link a reader may want, in the order shown: the Hugging Face
+        page (or a search for the title), arXiv, PDF, code, project page or other link. Check
+        URLs before putting them in an href (``safe_url``/``is_web_url``)."""
+        hf = ("Hugging Face", self.hf_url) if self.hf_url else ("Search on Hugging Face", self.url)
+        found = [
+            hf,
+            ("arXiv", self.arxiv_url),
+            ("PDF", self.pdf_url),
+            ("Code", self.code_url),
+            ("Project page", self.project_url),
+            ("Link", self.other_url),
+        ]
+        return tuple((label, url) for label, url in found if url)
+
+    @property
     def tldr(self) -> str:
         """One line: the source's AI summary when there is one, else the abstract's first
         sentence."""
