@@ -97,6 +97,7 @@ class IngestReport:
 
     pages: tuple[PageReport, ...] = ()
     failures: tuple[Failure, ...] = ()
+    notes: tuple[str, ...] = ()  # e.g. what title look-ups did
 
     @property
     def ok(self) -> bool:
