@@ -193,6 +193,19 @@ def test_parse_daily_html_reads_embedded_json() -> None:
     assert page.content_hash == api.content_hash
 
 
+def test_parse_daily_html_keeps_the_same_metadata_as_the_api() -> None:
+    """The page embeds the API's entries (docs/hf-formats.md §4.1): the same values come out."""
+    from_html = parse_daily_html(
+        (HF / "page-2026-08-21.html").read_text(encoding="utf-8"), origin="p", source="hf-html"
+    ).papers
+    from_api = _api((HF / "api-2026-08-21.json").read_text(encoding="utf-8")).papers
+    fields = ("upvotes", "comments", "github_repo", "project_page", "ai_summary", "hf_id")
+    assert [[getattr(p, f) for f in fields] for p in from_html] == [
+        [getattr(p, f) for f in fields] for p in from_api
+    ]
+    assert from_html[0].upvotes == 163 and from_html[0].comments == 1
+
+
 def test_parse_daily_html_reports_clamped_date() -> None:
     text = (HF / "page-2026-08-21.html").read_text(encoding="utf-8")
     with pytest.raises(ParseError, match="page shows 2026-08-21, not 2026-08-23"):
