@@ -72,9 +72,7 @@ def _larger(new: Any, old: Any) -> Any:
 
 def _merge_row(row: dict[str, Any], other: dict[str, Any]) -> dict[str, Any]:
     """Two observations of one paper on one page, merged like the SQL below merges them."""
-    merged = {name: _larger(other[name], row[name]) for name in COUNTS}
-    for name in TEXTS:
-        merged[name] = _larger(other[name], row[name])
+    merged = {name: _larger(other[name], row[name]) for name in (*COUNTS, *TEXTS)}
     merged["hf_id"] = min((v for v in (row["hf_id"], other["hf_id"]) if v), default=None)
     return {**row, **merged}
 
