@@ -16,7 +16,7 @@ from starlette.testclient import TestClient
 from pipeline.feeds.items import summary_html
 from pipeline.feeds.publish import collect_feeds
 from pipeline.ingest.parse import content_hash
-from pipeline.mail.paper_view import paper_links, paper_view
+from pipeline.mail.paper_view import paper_links, paper_view, tldr_and_rest
 from pipeline.mail.render import render_bodies
 from pipeline.records import Edition, Page, ParsedPaper, StoredPaper
 from pipeline.store.papers import store_page
@@ -103,10 +103,21 @@ def test_tldr_is_the_ai_summary_else_the_first_sentence() -> None:
     assert summarised.abstract_rest == summarised.abstract  # nothing shown twice, nothing lost
 
 
+def test_long_opening_sentence_is_cut_and_the_abstract_goes_on_from_the_cut() -> None:
+    words = " ".join(f"w{n}" for n in range(200))  # one 889-character sentence
+    paper = stored(abstract=f"{words}. Second sentence.")
+    tldr, rest = tldr_and_rest(paper)
+    assert len(tldr) <= 451 and tldr.endswith("…") and rest.startswith("…")
+    assert tldr[:-1] + " " + rest[1:] == paper.abstract  # nothing lost, nothing twice
+    summarised = dataclasses.replace(paper, ai_summary="x " * 400)
+    tldr, rest = tldr_and_rest(summarised)
+    assert len(tldr) <= 451 and rest == summarised.abstract
+
+
 def test_paper_view_cuts_and_checks() -> None:
     paper = stored(ai_summary="x " * 400, github_repo="javascript:alert(1)", upvotes=3)
     view = paper_view(paper, topics=[], abstract_chars=40)
-    assert len(view["tldr"]) <= 300 and view["tldr"].endswith("…")
+    assert len(view["tldr"]) <= 451 and view["tldr"].endswith("…")
     assert all(link["url"].startswith("https://") for link in view["links"])
     assert "Code" not in [link["label"] for link in view["links"]]
     assert (view["upvotes"], view["comments"]) == (3, None)

@@ -12,11 +12,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from pipeline.mail.headers import excerpt, safe_url
+from pipeline.mail.headers import excerpt, plain_text, safe_url
 from pipeline.records import StoredPaper
 
 TITLE_CHARS = 300  # a 100 KB "title" must not blow the size budget
-TLDR_CHARS = 300  # one line: AI summaries are at most ~440 characters (docs/hf-formats.md §2.2)
+# Every real AI summary fits (at most 437 characters, docs/hf-formats.md §2.2); 7 of 1,762 real
+# abstracts open with a longer sentence.
+TLDR_CHARS = 450
 
 
 def paper_links(paper: StoredPaper) -> list[dict[str, Any]]:
@@ -32,13 +34,26 @@ def paper_links(paper: StoredPaper) -> list[dict[str, Any]]:
     return links
 
 
+def tldr_and_rest(paper: StoredPaper) -> tuple[str, str]:
+    """The TL;DR line and the abstract text shown after it. An opening sentence too long for the
+    line is cut there and the abstract goes on from the cut ("…"), so no text is lost."""
+    tldr, rest = plain_text(paper.tldr), paper.abstract_rest
+    if len(tldr) <= TLDR_CHARS:
+        return tldr, rest
+    if paper.ai_summary:  # the abstract follows whole
+        return excerpt(tldr, TLDR_CHARS), rest
+    cut = tldr[:TLDR_CHARS].rsplit(" ", 1)[0]
+    return cut + "…", f"…{tldr[len(cut) :].lstrip()} {rest}".rstrip()
+
+
 def paper_view(paper: StoredPaper, *, topics: Sequence[Any], abstract_chars: int) -> dict[str, Any]:
     """One paper for a template (``topics`` as the template wants them)."""
+    tldr, rest = tldr_and_rest(paper)
     return {
         "title": excerpt(paper.title, TITLE_CHARS) or paper.key,
         "url": safe_url(paper.url),
-        "tldr": excerpt(paper.tldr, TLDR_CHARS),
-        "abstract": excerpt(paper.abstract_rest, abstract_chars),
+        "tldr": tldr,
+        "abstract": excerpt(rest, abstract_chars),
         "topics": list(topics),
         "upvotes": paper.upvotes,
         "comments": paper.comments,
