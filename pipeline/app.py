@@ -14,6 +14,7 @@ do the work.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 import time
@@ -196,15 +197,31 @@ class Paperboy:
         source: str = DEFAULT_SOURCE,
         on_page: Callable[[PageReport], None] | None = None,
         on_failure: Callable[[Failure], None] | None = None,
+        offline: bool = False,
+        client: httpx.Client | None = None,
     ) -> IngestReport:
-        """Ingest saved pages (files, or folders searched for page files)."""
+        """Ingest saved pages (files, or folders searched for page files); with ``[ingest]
+        resolve_titles`` and not ``offline``, title-only papers get their arXiv ids looked up."""
+        from pipeline.ingest.fetch import make_client
+        from pipeline.ingest.resolve import TitleResolver
         from pipeline.ingest.saved_pages import ingest_files
 
-        return ingest_files(
-            paths, engine=self.engine, now=self.clock(), listing_date=listing_date,
-            source=source, max_bytes=self.config.ingest.max_page_bytes,
-            on_page=on_page, on_failure=on_failure,
-        )  # fmt: skip
+        now = self.clock()
+        resolving = self.config.ingest.resolve_titles and not offline
+        http = (client or make_client(self.config.http)) if resolving else None  # never offline
+        resolver = TitleResolver(self.config.http, http, self.engine, now) if http else None
+        try:
+            report = ingest_files(
+                paths, engine=self.engine, now=now, listing_date=listing_date, source=source,
+                max_bytes=self.config.ingest.max_page_bytes, on_page=on_page,
+                on_failure=on_failure, resolve=resolver.resolve_page if resolver else None,
+            )  # fmt: skip
+        finally:
+            if http is not None and client is None:
+                http.close()
+        if resolver is not None and (resolver.asked or resolver.from_cache or resolver.stopped):
+            return dataclasses.replace(report, notes=(resolver.summary(),))
+        return report
 
     def source(self, name: str) -> SourceConfig:
         """The configured source ``name``; ``hf-api``/``hf-html`` work without configuration."""

@@ -68,6 +68,11 @@ class OutputConfig:
 class IngestConfig:
     max_page_bytes: int = _help(20_000_000, "pages larger than this are refused")
     catch_up_max_days: int = _help(14, "most days `paperboy run` fetches to catch up")
+    resolve_titles: bool = _help(
+        False,
+        "look up the arXiv id of text-page titles with the Hugging Face papers search "
+        "(exact title match only, cached; never with --offline)",
+    )
 
 
 @dataclass(frozen=True)

@@ -100,3 +100,25 @@ def extract_links(text: str) -> tuple[str, ...]:
         if "." in url.split("//", 1)[1]:
             seen.setdefault(url, None)
     return tuple(seen)
+
+
+# A period after these words (abstracts: "e.g.", "et al.", "Fig. 3") does not end a sentence.
+_ABBREVIATIONS = frozenset(
+    {"e.g", "i.e", "al", "etc", "vs", "cf", "fig", "figs", "eq", "eqs", "sec", "no", "approx",
+     "resp", "ref", "refs", "incl", "ca", "dr", "prof", "st", "viz", "w.r.t"}
+)  # fmt: skip
+# A sentence ends at . ! or ? (maybe closing a quote or bracket), then space and a capital or
+# digit: "3.5x" and "e.g. the" are not ends.
+_SENTENCE_END = re.compile(r"[.!?][\"')\]]?\s+(?=[A-Z0-9\"'(\[])")
+
+
+def first_sentence(text: str) -> tuple[str, str]:
+    """``text`` (cleaned) split after its first sentence: ``(first, rest)``; rest may be ``""``."""
+    text = clean_text(text)
+    for match in _SENTENCE_END.finditer(text):
+        if text[match.start()] == ".":
+            word = text[: match.start()].rsplit(" ", 1)[-1].lstrip("(['\"").casefold()
+            if word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha()):
+                continue  # "e.g." or an initial ("J. Smith")
+        return text[: match.end()].rstrip(), text[match.end() :]
+    return text, ""

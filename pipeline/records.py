@@ -9,7 +9,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from urllib.parse import quote, quote_plus
+from urllib.parse import quote, quote_plus, urlsplit
+
+from pipeline.identity import first_sentence
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +26,14 @@ class ParsedPaper:
     authors: tuple[str, ...] = ()
     keywords: tuple[str, ...] = ()
     upvotes: int | None = None
+    # What the Hugging Face entry says besides the text (docs/hf-formats.md §2); None when the
+    # source does not say (text pages say none of it).
+    comments: int | None = None  # numComments
+    ai_summary: str | None = None  # paper.ai_summary: a one-sentence TL;DR, since 2025-03
+    github_repo: str | None = None  # paper.githubRepo (http(s) only)
+    github_stars: int | None = None  # paper.githubStars
+    project_page: str | None = None  # paper.projectPage (http(s) only)
+    hf_id: str | None = None  # paper.id when it is not an arXiv id (checked, URL-safe)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +97,7 @@ class IngestReport:
 
     pages: tuple[PageReport, ...] = ()
     failures: tuple[Failure, ...] = ()
+    notes: tuple[str, ...] = ()  # e.g. what title look-ups did
 
     @property
     def ok(self) -> bool:
@@ -109,14 +120,121 @@ class StoredPaper:
     authors: tuple[str, ...] = ()
     keywords: tuple[str, ...] = ()
     topics: tuple[str, ...] = field(default=())
+    # The community's latest word (pipeline.store.paper_meta); None when no source said.
+    upvotes: int | None = None
+    comments: int | None = None
+    ai_summary: str | None = None
+    github_repo: str | None = None
+    github_stars: int | None = None
+    project_page: str | None = None
+    hf_id: str | None = None  # Hugging Face paper id of a paper without arXiv id
+
+    @property
+    def hf_url(self) -> str | None:
+        """The paper's Hugging Face page (by arXiv id, else by its Hugging Face id), or None."""
+        if self.arxiv_id:
+            return f"https://huggingface.co/papers/{quote(self.arxiv_id, safe='/')}"
+        if self.hf_id:
+            return f"https://huggingface.co/papers/{quote(self.hf_id, safe='')}"
+        return None
 
     @property
     def url(self) -> str:
-        """Best link to the paper: its Hugging Face page when the arXiv id is known, else a
-        Hugging Face papers search for its title (text pages carry no id)."""
-        if self.arxiv_id:
-            return f"https://huggingface.co/papers/{quote(self.arxiv_id, safe='/')}"
-        return f"https://huggingface.co/papers?q={quote_plus(self.title)}"
+        """Best link to the paper: its Hugging Face page when known, else a Hugging Face papers
+        search for its title (text pages carry no id)."""
+        return self.hf_url or f"https://huggingface.co/papers?q={quote_plus(self.title)}"
+
+    @property
+    def arxiv_url(self) -> str | None:
+        """The arXiv abstract page, when the arXiv id is known."""
+        return f"https://arxiv.org/abs/{quote(self.arxiv_id, safe='/')}" if self.arxiv_id else None
+
+    @property
+    def pdf_url(self) -> str | None:
+        """The arXiv PDF, when the arXiv id is known."""
+        return f"https://arxiv.org/pdf/{quote(self.arxiv_id, safe='/')}" if self.arxiv_id else None
+
+    @property
+    def code_url(self) -> str | None:
+        """The code repository: the source's ``githubRepo``, else the first link to a code host
+        (never any other link: issue 15 item 11)."""
+        if self.github_repo and is_web_url(self.github_repo):
+            return self.github_repo
+        return next((link for link in self.links if is_code_url(link)), None)
+
+    @property
+    def project_url(self) -> str | None:
+        """The project page the source names (``projectPage``), if any."""
+        page = self.project_page
+        return page if page and is_web_url(page) and page != self.code_url else None
+
+    @property
+    def other_url(self) -> str | None:
+        """Without code or project page, the first other link of the abstract (text pages)."""
+        if self.code_url or self.project_url:
+            return None
+        return next((link for link in self.links if _is_other_link(link)), None)
+
+    @property
+    def labelled_links(self) -> tuple[tuple[str, str], ...]:
+        """``(label, url)`` of every link a reader may want, in the order shown: the Hugging Face
+        page (or a search for the title), arXiv, PDF, code, project page or other link. Check
+        URLs before putting them in an href (``safe_url``/``is_web_url``)."""
+        hf = ("Hugging Face", self.hf_url) if self.hf_url else ("Search on Hugging Face", self.url)
+        found = [
+            hf,
+            ("arXiv", self.arxiv_url),
+            ("PDF", self.pdf_url),
+            ("Code", self.code_url),
+            ("Project page", self.project_url),
+            ("Link", self.other_url),
+        ]
+        return tuple((label, url) for label, url in found if url)
+
+    @property
+    def tldr(self) -> str:
+        """One line: the source's AI summary when there is one, else the abstract's first
+        sentence."""
+        return self.ai_summary or first_sentence(self.abstract)[0]
+
+    @property
+    def abstract_rest(self) -> str:
+        """The abstract without what :attr:`tldr` shows already (its first sentence)."""
+        return self.abstract if self.ai_summary else first_sentence(self.abstract)[1]
+
+
+# Hosts whose links are code repositories; anything else is never labelled "code".
+CODE_HOSTS = ("github.com", "gitlab.com", "bitbucket.org", "codeberg.org")
+
+
+def _host(url: str) -> str:
+    try:
+        return (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        return ""
+
+
+def is_web_url(url: str) -> bool:
+    """True for an absolute http(s) URL with a host."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+
+
+def is_code_url(url: str) -> bool:
+    """True for a web link to a code host (GitHub, GitLab, Bitbucket, Codeberg)."""
+    host = _host(url)
+    return is_web_url(url) and (
+        host.startswith("gitlab.") or any(host == h or host.endswith("." + h) for h in CODE_HOSTS)
+    )
+
+
+def _is_other_link(url: str) -> bool:
+    host = _host(url)
+    paper_page = host.endswith("huggingface.co") and "/papers" in url
+    return is_web_url(url) and not paper_page and not host.endswith("arxiv.org")
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,7 @@ from pipeline.config import DEFAULT_SOURCE, Config, SourceConfig
 from pipeline.errors import FetchError, PipelineError
 from pipeline.feeds.publish import FeedsReport, render_all_feeds
 from pipeline.ingest.fetch import make_client
+from pipeline.ingest.resolve import TitleResolver
 from pipeline.ingest.saved_pages import ingest_files
 from pipeline.ingest.sources import ingest_source_date
 from pipeline.mail.send import EmailReport, deliver_edition
@@ -154,8 +155,11 @@ def ingest_all(
     if offline and live:
         progress.notes.append(f"offline: skipped {', '.join(s.name for s in live)}")
         live = []
-    own_client = client is None and bool(live)
+    files = bool(extra_pages) or any(s.enabled and s.kind == "files" for s in cfg.sources)
+    resolving = cfg.ingest.resolve_titles and files and not offline  # never offline
+    own_client = client is None and (bool(live) or resolving)
     http = make_client(cfg.http) if own_client else client
+    resolver = TitleResolver(cfg.http, http, engine, now, sleep) if resolving and http else None
     try:
         for source in cfg.sources:
             if not source.enabled:
@@ -168,7 +172,7 @@ def ingest_all(
                     progress.sources[source.name] = f"folder {source.path} missing"
                     continue
                 _ingest_folder(folders, cfg, engine=engine, now=now, progress=progress,
-                               source=source.name)  # fmt: skip
+                               source=source.name, resolver=resolver)  # fmt: skip
             elif http is not None and source in live:
                 _ingest_live(cfg, source, engine=engine, client=http, now=now, sleep=sleep,
                              progress=progress)  # fmt: skip
@@ -176,15 +180,18 @@ def ingest_all(
                 continue  # offline: not tried
             progress.source_done(source.name, before)
         if extra_pages:
-            _ingest_folder(list(extra_pages), cfg, engine=engine, now=now, progress=progress)
+            _ingest_folder(list(extra_pages), cfg, engine=engine, now=now, progress=progress,
+                           resolver=resolver)  # fmt: skip
     finally:
+        if resolver is not None and (resolver.asked or resolver.from_cache or resolver.stopped):
+            progress.notes.append(resolver.summary())
         if own_client and http is not None:
             http.close()
 
 
 def _ingest_folder(
     paths: list[Path], cfg: Config, *, engine: Engine, now: datetime, progress: _Progress,
-    source: str = DEFAULT_SOURCE,
+    source: str = DEFAULT_SOURCE, resolver: TitleResolver | None = None,
 ) -> None:  # fmt: skip
     """Ingest saved pages; reports and failures reach ``progress`` through its callbacks."""
     ingest_files(
@@ -196,6 +203,7 @@ def _ingest_folder(
         on_page=progress.page,
         on_failure=lambda failure: progress.fail(failure.origin, failure.message),
         on_stored=mark_edition,
+        resolve=resolver.resolve_page if resolver is not None else None,
     )
 
 

@@ -14,6 +14,7 @@ import re
 from datetime import date
 
 import feedparser
+import lxml.html
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -43,10 +44,16 @@ EXPECTED_HEADERS = sorted(["From", "To", "Subject", "Date", "Message-ID", "List-
 
 def _assert_clean(page: Page) -> None:
     for parsed in page.papers:
-        for value in (parsed.title, parsed.abstract, *parsed.authors):
+        for value in (parsed.title, parsed.abstract, *parsed.authors, parsed.ai_summary or ""):
             assert not _FORBIDDEN.search(value), value
         assert parsed.title.strip()
         assert all(link.startswith(("http://", "https://")) for link in parsed.links)
+        for url in (parsed.github_repo, parsed.project_page):
+            assert url is None or (url.startswith(("http://", "https://")) and url.isprintable()
+                                   and " " not in url)  # fmt: skip
+        for count in (parsed.upvotes, parsed.comments, parsed.github_stars):
+            assert count is None or (type(count) is int and count >= 0)
+        assert parsed.hf_id is None or re.fullmatch(r"[A-Za-z0-9._-]+", parsed.hf_id)
 
 
 @FUZZ
@@ -59,11 +66,14 @@ def test_text_page_parser_fuzz(text: str) -> None:
     _assert_clean(page)
 
 
-def _entry(title: str, summary: str, paper_id: object) -> dict[str, object]:
+def _entry(
+    title: str, summary: str, paper_id: object, meta: dict[str, object] | None = None
+) -> dict[str, object]:
     return {"paper": {"id": paper_id, "title": title, "summary": summary,
                       "publishedAt": "2026-08-20T10:00:00.000Z",
-                      "authors": [{"name": title[:10]}]},
-            "publishedAt": "2026-08-21T10:00:00.000Z", "title": title}  # fmt: skip
+                      "authors": [{"name": title[:10]}], **(meta or {})},
+            "publishedAt": "2026-08-21T10:00:00.000Z", "title": title,
+            "numComments": (meta or {}).get("upvotes")}  # fmt: skip
 
 
 json_values = st.recursive(
@@ -73,9 +83,21 @@ json_values = st.recursive(
     ),
     max_leaves=12,
 )
+# Hostile community fields (issue 13): URLs that are not web links or carry markup, any JSON
+# value for the counts, markup and header breaks in the AI summary, ids that are not URL-safe.
+hostile_url = st.sampled_from(
+    ["javascript:alert(1)", "https://x.org/\"><script>alert(1)</script>", "data:text/html,<b>",
+     "https://x.org/a b", "https://x.org/\r\nBcc: e@x.org", "//no-scheme.org", "https://ok.org/"]
+) | hostile_text  # fmt: skip
+metas = st.fixed_dictionaries(
+    {},
+    optional={"ai_summary": hostile_text | json_values, "githubRepo": hostile_url | json_values,
+              "projectPage": hostile_url, "githubStars": json_values, "upvotes": json_values},
+)  # fmt: skip
 entries = st.lists(
     st.builds(_entry, hostile_text, hostile_text,
-              st.sampled_from(["2508.00001", 2508.1, None, "", "x" * 50, {"a": 1}])),
+              st.sampled_from(["2508.00001", 2508.1, None, "", "x" * 50, {"a": 1},
+                               "../x?<b>", "hf id\n"]), metas),
     max_size=4,
 )  # fmt: skip
 
@@ -110,13 +132,24 @@ def test_html_page_parser_fuzz(items: object, noise: str) -> None:
         _assert_clean(page)
 
 
+def _community(summary: str, url: str) -> dict[str, object]:
+    """Hostile community values as the store may hold them (texts cleaned at ingest)."""
+    return {"ai_summary": clean_text(summary) or None, "github_repo": url, "project_page": url,
+            "github_stars": 3, "upvotes": 12, "comments": 1}  # fmt: skip
+
+
 @FUZZ
-@given(hostile_text, hostile_text)
-def test_hostile_title_and_abstract_make_valid_feeds(title: str, abstract: str) -> None:
+@given(hostile_text, hostile_text, hostile_text, hostile_url, st.booleans())
+def test_hostile_title_and_abstract_make_valid_feeds(
+    title: str, abstract: str, summary: str, url: str, with_id: bool
+) -> None:
     title, abstract = clean_text(title), clean_text(abstract)  # what ingest stores
     if not title:
         return
-    feed = sample_feed([(paper("arxiv:2508.00001", title, abstract=abstract), 1)])
+    item = paper("arxiv:2508.00001" if with_id else "title:x", title, abstract=abstract,
+                 arxiv_id="2508.00001" if with_id else None, hf_id=None if with_id else "hf-1",
+                 **_community(summary, url))  # fmt: skip
+    feed = sample_feed([(item, 1)])
     for data in (render_rss(feed), render_atom(feed)):
         root = etree.fromstring(data)  # well-formed
         assert not root.xpath("//*[local-name()='script']")
@@ -128,15 +161,20 @@ def test_hostile_title_and_abstract_make_valid_feeds(title: str, abstract: str) 
         parsed = feedparser.parse(data)  # feedparser guesses HTML in titles that look like it
         assert not parsed.bozo, parsed.get("bozo_exception")
         assert "<script" not in parsed.entries[0].summary.lower()
+        summary_html = lxml.html.fragment_fromstring(parsed.entries[0].summary, create_parent="div")
+        assert summary_html.xpath("//script | //img | //svg | //*[@onerror] | //*[@onload]") == []
+        hrefs = [a.get("href") for a in summary_html.iter("a")]
+        assert all(h.startswith(("https://", "http://")) and " " not in h for h in hrefs), hrefs
 
 
 @FUZZ
-@given(hostile_text, hostile_text, hostile_text)
+@given(hostile_text, hostile_text, hostile_text, hostile_text, hostile_url)
 def test_hostile_text_makes_emails_with_exactly_the_intended_headers(
-    title: str, abstract: str, topic_title: str
+    title: str, abstract: str, topic_title: str, summary: str, url: str
 ) -> None:
     job = make_job(max_papers=5, abstract_chars=120)
-    item = _paper(1, clean_text(title) or "t", abstract=clean_text(abstract))
+    item = _paper(1, clean_text(title) or "t", abstract=clean_text(abstract),
+                  **_community(summary, url))  # fmt: skip
     bodies = render_bodies(Edition(day=DAY, new=(item,), recurring=()), chosen=("long-context",),
                            titles={"long-context": topic_title}, envs=job.envs,
                            settings=job.settings)  # fmt: skip
@@ -148,6 +186,8 @@ def test_hostile_text_makes_emails_with_exactly_the_intended_headers(
     collector.feed(msg.get_body(("html",)).get_content())
     assert "script" not in collector.tags
     assert not [name for name, _value in collector.attrs if name.startswith("on")]
+    hrefs = [value or "" for name, value in collector.attrs if name == "href"]
+    assert all(h.startswith(("https://", "http://")) and " " not in h for h in hrefs), hrefs
 
 
 def test_title_without_letters_is_a_parse_error_not_a_crash() -> None:

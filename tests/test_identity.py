@@ -5,6 +5,7 @@ import pytest
 from pipeline.identity import (
     clean_text,
     extract_links,
+    first_sentence,
     fold_title,
     normalize_arxiv_id,
     title_key,
@@ -82,3 +83,22 @@ def test_extract_links_strips_sentence_punctuation_and_dedupes() -> None:
 
 def test_clean_text_removes_controls_and_folds_whitespace() -> None:
     assert clean_text("a\x00b\x0b c\u0085\n\t d\x7f") == "ab c d"
+
+
+@pytest.mark.parametrize(
+    ("text", "first", "rest"),
+    [
+        ("We study X (e.g. Y). Then Z.", "We study X (e.g. Y).", "Then Z."),
+        ("LLMs, i.e. big models, help. A 3.5x speedup.", "LLMs, i.e. big models, help.",
+         "A 3.5x speedup."),
+        ("As in Fig. 3 and Smith et al. (2020), it works. More.",
+         "As in Fig. 3 and Smith et al. (2020), it works.", "More."),
+        ("Work by J. Doe shows it. Next.", "Work by J. Doe shows it.", "Next."),
+        ("Does it scale? Yes.", "Does it scale?", "Yes."),
+        ("One sentence without end", "One sentence without end", ""),
+        ("Wrapped\n  over lines. Second\n line.", "Wrapped over lines.", "Second line."),
+        ("", "", ""),
+    ],
+)  # fmt: skip
+def test_first_sentence_splits_after_the_first_sentence(text, first, rest) -> None:
+    assert first_sentence(text) == (first, rest)

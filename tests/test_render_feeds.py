@@ -43,6 +43,12 @@ def sample_feed(papers=None, slug="long-context"):
                 times_seen=2,
                 last_seen=date(2026, 3, 15),
                 authors=("A. Author", "B. Writer"),
+                upvotes=163,
+                comments=4,
+                ai_summary="Keeping attention sinks lets a model stream endless text.",
+                github_repo="https://github.com/mit-han-lab/streaming-llm",
+                github_stars=6800,
+                project_page="https://hanlab.mit.edu/streaming-llm",
             ),
             1,
         ),
@@ -160,7 +166,10 @@ def test_render_hostile_text_is_escaped(render):
     summary = lxml.html.fragment_fromstring(entry.summary, create_parent="div")
     assert summary.xpath("//script | //img | //*[@onerror]") == []
     assert '<script>alert("x")</script>' in summary.text_content()  # shown as text
-    assert [a.get("href") for a in summary.iter("a")] == ["https://ok.example/a?b=1&c=<2>"]
+    assert [a.get("href") for a in summary.iter("a")] == [
+        hostile.url,
+        "https://ok.example/a?b=1&c=<2>",
+    ]
     (check_atom if render is render_atom else check_rss)(data)
 
 

@@ -35,9 +35,15 @@ def page_line(report: PageReport) -> str:
 )
 @click.option("--source", default=DEFAULT_SOURCE, show_default=True, help="Source name to record.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of lines.")
+@click.option("--offline", is_flag=True, help="Never contact the network (no title look-ups).")
 @pass_app
 def ingest(
-    app: App, paths: tuple[Path, ...], listing_date: date | None, source: str, as_json: bool
+    app: App,
+    paths: tuple[Path, ...],
+    listing_date: date | None,
+    source: str,
+    as_json: bool,
+    offline: bool,
 ) -> None:
     """Ingest saved digest pages (files or folders) and report new/recurring papers per page.
 
@@ -54,6 +60,7 @@ def ingest(
         source=source,
         on_page=None if as_json else lambda r: click.echo(page_line(r)),
         on_failure=None if as_json else on_failure,
+        offline=offline,
     )
     if as_json:
         payload = {
@@ -63,6 +70,8 @@ def ingest(
         click.echo(json.dumps(payload, indent=2))
     else:
         total = sum(page.new for page in report.pages)
+        for note in report.notes:
+            click.echo(note)
         click.echo(
             f"{len(report.pages)} page(s) ingested, {total} new paper(s), "
             f"{len(report.failures)} error(s)"

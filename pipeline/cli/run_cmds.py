@@ -21,7 +21,9 @@ from pipeline.records import Failure, PageReport
     help="Also ingest these saved pages (files or folders). Repeatable.",
 )
 @click.option(
-    "--offline", is_flag=True, help="Skip sources that need the network (hf-api, hf-html)."
+    "--offline",
+    is_flag=True,
+    help="Skip everything that needs the network (hf-api, hf-html sources, title look-ups).",
 )
 @pass_app
 def run(app: App, extra_pages: tuple[Path, ...], offline: bool) -> None:

@@ -18,17 +18,25 @@ from typing import TYPE_CHECKING
 
 from pipeline.config import Config
 from pipeline.errors import ConfigError
-from pipeline.feeds.items import ALL_SLUG, build_feed, day_start, pick_topic_papers
+from pipeline.feeds.items import (
+    ALL_SLUG,
+    RankedPaper,
+    build_feed,
+    day_start,
+    pick_topic_papers,
+)
 from pipeline.feeds.render import render_atom, render_opml, render_rss
 from pipeline.feeds.write import remove_stale_temp_files, write_feed
 from pipeline.records import FeedInput
 from pipeline.store.engine import read_session, write_session
 from pipeline.store.meta import ensure_meta, get_meta
+from pipeline.store.paper_meta import with_metadata
 from pipeline.store.papers import iter_papers_newest_first, last_listing_date
 from pipeline.topics import Topic
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
+    from sqlmodel import Session
 
 TAGGING_ENTITY_KEY = "feed_tagging_entity"  # Meta key: "<authority>,<YYYY-MM-DD>" (RFC 4151)
 FEEDS_DIR = "feeds"
@@ -68,6 +76,17 @@ def feed_tagging_entity(engine: Engine, *, now: datetime, authority: str | None 
         return ensure_meta(session=session, key=TAGGING_ENTITY_KEY, value=value)
 
 
+def _with_metadata(
+    session: Session, picked: dict[str, list[RankedPaper]]
+) -> dict[str, list[RankedPaper]]:
+    """The picked papers with their community values (one look-up for all feeds)."""
+    unique = {paper.key: paper for papers in picked.values() for paper, _rank in papers}
+    found = {
+        paper.key: paper for paper in with_metadata(session=session, papers=list(unique.values()))
+    }
+    return {slug: [(found[p.key], rank) for p, rank in papers] for slug, papers in picked.items()}
+
+
 def collect_feeds(
     engine: Engine,
     *,
@@ -81,6 +100,7 @@ def collect_feeds(
     with read_session(engine) as session:
         picked = pick_topic_papers(topics, iter_papers_newest_first(session=session), limit=limit)
         latest = last_listing_date(session=session)
+        picked = _with_metadata(session, picked)
     tag_day = date.fromisoformat(tagging_entity.rsplit(",", 1)[1])
     empty_updated = day_start(latest or tag_day)
     heads = [(ALL_SLUG, "All papers", f"Every paper {title} has seen, newest first.")]

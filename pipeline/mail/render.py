@@ -30,13 +30,13 @@ import jinja2
 from pipeline.addresses import normalize_email
 from pipeline.config import Config, join_url, normalize_site_url
 from pipeline.errors import ConfigError, RenderError
-from pipeline.mail.headers import excerpt, header_text, safe_url
+from pipeline.mail.headers import header_text
+from pipeline.mail.paper_view import paper_view
 from pipeline.records import Edition, StoredPaper
 
 HTML_TEMPLATE = "email/digest.html"
 TEXT_TEMPLATE = "email/digest.txt"
 HTML_LIMIT = 100_000  # bytes; Gmail clips HTML over ~102 KB (docs/reliability.md §2.1)
-TITLE_CHARS = 300  # a 100 KB "title" must not blow the size budget
 # Stands in for the subscriber's unsubscribe URL in shared bodies: URL-safe, so autoescaping and
 # CSS inlining leave it as is, and it cannot occur in escaped data (it has no '<' to fake).
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
@@ -139,23 +139,9 @@ def message_id(secret: bytes, *, subscriber_id: int, edition: date, domain: str)
     return f"<{mac.hexdigest()[:32]}@{domain}>"
 
 
-def _code_url(paper: StoredPaper) -> str | None:
-    links = [url for url in (safe_url(link) for link in paper.links) if url]
-    hosted = [url for url in links if "github.com" in url or "gitlab" in url]
-    found = hosted or links
-    return found[0] if found else None
-
-
 def _paper_view(paper: StoredPaper, titles: Mapping[str, str], limit: int) -> dict[str, Any]:
-    return {
-        "title": excerpt(paper.title, TITLE_CHARS),
-        "url": safe_url(paper.url),
-        "abstract": excerpt(paper.abstract, limit),
-        "topics": [titles.get(slug, slug) for slug in paper.topics],
-        "code_url": _code_url(paper),
-        "times_seen": paper.times_seen,
-        "first_seen": paper.first_seen.isoformat(),
-    }
+    topics = [titles.get(slug, slug) for slug in paper.topics]
+    return paper_view(paper, topics=topics, abstract_chars=limit)
 
 
 def digest_context(

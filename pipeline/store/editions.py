@@ -21,13 +21,15 @@ from sqlmodel import Session, col, select
 
 from pipeline.records import Edition, PageReport, StoredPaper
 from pipeline.store.meta import ensure_meta
+from pipeline.store.paper_meta import rank_by_votes, with_metadata
 from pipeline.store.papers import paper_record
 from pipeline.store.tables import Appearance, Meta, OutboxMessage, Paper
 from pipeline.topics import Topic, assign_topics
 
 
 def select_edition(*, session: Session, day: date, topics: Sequence[Topic]) -> Edition:
-    """Papers listed on ``day``, by best rank then key, with topics and history up to ``day``."""
+    """Papers listed on ``day``, by upvotes, best rank then key, with topics, community values
+    and history up to ``day``."""
     best_rank = func.min(col(Appearance.rank)).label("best_rank")
     ranked = (
         select(col(Appearance.paper_id), best_rank)
@@ -57,7 +59,9 @@ def select_edition(*, session: Session, day: date, topics: Sequence[Topic]) -> E
         )
         record = dataclasses.replace(record, topics=slugs)
         (new if paper.first_seen >= day else recurring).append(record)
-    return Edition(day=day, new=tuple(new), recurring=tuple(recurring))
+    # ranked by the community: most upvoted first, then page rank (issue 13)
+    new, recurring = (with_metadata(session=session, papers=papers) for papers in (new, recurring))
+    return Edition(day=day, new=rank_by_votes(new), recurring=rank_by_votes(recurring))
 
 
 PREFIX = "email_pending:"

@@ -97,7 +97,12 @@ def insert_for(bind: OrmSession | Connection | Engine, table: Any) -> Any:
     loads neither it nor psycopg).
     """
     engine_or_connection = bind.get_bind() if isinstance(bind, OrmSession) else bind
-    if engine_or_connection.dialect.name == "postgresql":
+    return insert_for_dialect(engine_or_connection.dialect.name, table)
+
+
+def insert_for_dialect(dialect: str, table: Any) -> Any:
+    """:func:`insert_for` by dialect name (``postgresql`` or ``sqlite``)."""
+    if dialect == "postgresql":
         from sqlalchemy.dialects import postgresql
 
         return postgresql.insert(table)

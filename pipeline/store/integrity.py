@@ -44,6 +44,11 @@ CHECKS: tuple[tuple[str, str], ...] = (
         "SELECT d.source FROM digest d WHERE d.paper_count <>"
         " (SELECT count(*) FROM appearance a WHERE a.digest_id = d.id)",
     ),
+    (
+        "a paper's latest upvotes are at least every count in its upvote history",
+        "SELECT v.paper_id FROM paper_votes v LEFT JOIN paper_meta m ON m.paper_id = v.paper_id"
+        " WHERE m.upvotes IS NULL OR v.upvotes > m.upvotes",
+    ),
 )
 
 

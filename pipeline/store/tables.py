@@ -244,3 +244,52 @@ class AlertLog(SQLModel, table=True):
     state: str = Field(default="sending", max_length=20)  # sending | sent | failed | uncertain
     message_id: str = Field(max_length=200)
     created_at: datetime = _utc_column(nullable=False)
+class PaperMeta(SQLModel, table=True):
+    """The community's latest word on a paper (Hugging Face API entries, docs/hf-formats.md §2).
+
+    Merged monotonically by :mod:`pipeline.store.paper_meta`: counts keep their largest value,
+    texts the value of the latest listing date (each with the date it came from).
+    """
+
+    __tablename__ = "paper_meta"
+
+    paper_id: int = Field(primary_key=True, foreign_key="paper.id")
+    upvotes: int | None = None
+    comments: int | None = None
+    github_stars: int | None = None
+    ai_summary: str | None = None
+    ai_summary_date: date | None = None
+    github_repo: str | None = Field(default=None, max_length=2000)
+    github_repo_date: date | None = None
+    project_page: str | None = Field(default=None, max_length=2000)
+    project_page_date: date | None = None
+    hf_id: str | None = Field(default=None, max_length=100)  # id of a paper without arXiv id
+
+
+class PaperVotes(SQLModel, table=True):
+    """Upvote history: each distinct (upvotes, comments) seen for a paper on a listing date."""
+
+    __tablename__ = "paper_votes"
+    __table_args__ = (
+        UniqueConstraint(
+            "paper_id", "listing_date", "upvotes", "comments", name="uq_paper_votes_observation"
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    paper_id: int = Field(foreign_key="paper.id")
+    listing_date: date
+    upvotes: int
+    comments: int
+    observed_at: datetime = _utc_column(nullable=False)  # the first ingest that saw these counts
+
+
+class TitleLookup(SQLModel, table=True):
+    """What the Hugging Face papers search answered for a text page's title (cache)."""
+
+    __tablename__ = "title_lookup"
+
+    title_key: str = Field(primary_key=True, max_length=600)  # identity.title_key of the title
+    arxiv_id: str | None = Field(default=None, max_length=64)  # None: no exact match
+    looked_up_at: datetime = _utc_column(nullable=False)
+    retry_after: datetime | None = _utc_column(nullable=True)  # a miss is asked again after this

@@ -25,6 +25,7 @@ from pipeline.store.archive import (
 )
 from pipeline.store.editions import select_edition
 from pipeline.store.engine import read_session
+from pipeline.store.paper_meta import with_metadata
 from pipeline.store.papers import iter_papers_newest_first, last_listing_date
 from pipeline.web.conditional import MEDIA_TYPES, etag_for, http_date, is_not_modified
 from pipeline.web.context import web_of
@@ -106,7 +107,8 @@ async def topic(request: Request) -> Response:
                 papers = iter_papers_newest_first(session=session)
                 picked = pick_topic_papers([chosen], papers, limit=TOPIC_LIMIT)[chosen.slug]
                 web.cache[key] = [with_topics(paper, web.topics) for paper, _rank in picked]
-            return list(web.cache[key])
+            # upvotes move without a new digest (store_version): read them on every request
+            return with_metadata(session=session, papers=web.cache[key])
 
     papers = await run_in_threadpool(load)
     context = {"topic": topic_view(chosen), "papers": papers_view(papers, web.titles)}
@@ -122,7 +124,8 @@ async def search(request: Request) -> Response:
         if not query:
             return []
         with read_session(web.engine) as session:
-            return list(search_titles(session=session, query=query, topics=web.topics))
+            found = search_titles(session=session, query=query, topics=web.topics)
+            return with_metadata(session=session, papers=found)
 
     papers = await run_in_threadpool(load)
     context = {"q": query, "papers": papers_view(papers, web.titles)}

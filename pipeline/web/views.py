@@ -10,32 +10,19 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pipeline.mail.headers import excerpt, plain_text, safe_url
+from pipeline.mail.headers import plain_text
+from pipeline.mail.paper_view import paper_view as email_paper_view
 from pipeline.records import StoredPaper
 from pipeline.topics import Topic
 
-TITLE_CHARS = 300
 ABSTRACT_CHARS = 400
 QUERY_CHARS = 200  # longer search strings are cut, not refused
 
 
-def _code_url(paper: StoredPaper) -> str | None:
-    links = [url for url in (safe_url(link) for link in paper.links) if url]
-    hosted = [url for url in links if "github.com" in url or "gitlab" in url]
-    return hosted[0] if hosted else None
-
-
 def paper_view(paper: StoredPaper, titles: Mapping[str, str]) -> dict[str, Any]:
-    """One paper for a template."""
-    return {
-        "title": excerpt(paper.title, TITLE_CHARS) or paper.key,
-        "url": safe_url(paper.url),
-        "abstract": excerpt(paper.abstract, ABSTRACT_CHARS),
-        "topics": [{"slug": s, "title": titles.get(s, s)} for s in paper.topics],
-        "code_url": _code_url(paper),
-        "times_seen": paper.times_seen,
-        "first_seen": paper.first_seen.isoformat(),
-    }
+    """One paper for a template: the email's per-paper block, with topic links."""
+    topics = [{"slug": s, "title": titles.get(s, s)} for s in paper.topics]
+    return email_paper_view(paper, topics=topics, abstract_chars=ABSTRACT_CHARS)
 
 
 def papers_view(papers: Sequence[StoredPaper], titles: Mapping[str, str]) -> list[dict[str, Any]]:
