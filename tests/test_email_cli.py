@@ -66,6 +66,8 @@ def test_subscribers_add_rejects_unknown_topic_and_bad_address(tmp_path):
         ("ann@example.org", "nope,long-context", "unknown topic(s) nope; valid: long-context, "),
         ("not an address", "long-context", "'not an address' is not an email address"),
         ("a@b.org", ",", "choose at least one topic; valid: long-context"),
+        # issue 15.2: the email package decodes an encoded word into a line feed
+        ("=?UTF-8?Q?a=0A?=@example.org", "long-context", "RFC 2047 encoded word"),
     ):
         result = CliRunner().invoke(cli, ["subscribers", "add", email, "--topics", topics], env=env)
         assert result.exit_code == 1

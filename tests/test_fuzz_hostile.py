@@ -12,6 +12,9 @@ import html
 import json
 import re
 from datetime import date
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from email.policy import SMTP
 
 import feedparser
 import pytest
@@ -19,6 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
+from pipeline.addresses import AddressError, normalize_email
 from pipeline.errors import ParseError
 from pipeline.feeds.render import render_atom, render_rss
 from pipeline.identity import clean_text
@@ -159,3 +163,30 @@ def test_title_without_letters_is_a_parse_error_not_a_crash() -> None:
     entry = json.dumps([_entry("\u2028!!", "abstract", "2508.00001")])
     with pytest.raises(ParseError, match=r"entry 1 \(2508.00001\): title"):
         parse_api_json(entry, origin="api", source="s", listing_date=DAY)
+
+
+# Local parts from the characters a dot-atom allows, glued with RFC 2047 encoded-word pieces
+# (issue 15.2: "=?UTF-8?Q?a=0A?=@example.org" passed normalize_email and the email package
+# decoded it into a line feed, or into another recipient).
+_ATEXT = "ABCabc019!#$%&'*+/=?^_`{|}~-."
+_WORD_PIECES = st.sampled_from(
+    ["=?", "?=", "=?UTF-8?Q?", "=0A", "=0D", "?B?", "Cg==", "=?utf-8?b?Cg==?=", "=?UTF-8?Q?a=0A?="]
+)
+local_parts = st.lists(
+    st.text(alphabet=_ATEXT, min_size=1, max_size=6) | _WORD_PIECES, min_size=1, max_size=6
+).map("".join)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(local_parts)
+def test_every_accepted_address_is_exactly_one_recipient(local: str) -> None:
+    try:
+        address, _key = normalize_email(f"{local}@example.org")
+    except AddressError:
+        return
+    msg = EmailMessage(policy=SMTP)
+    msg["To"] = address  # the confirmation mail's way; raises on a decoded CR/LF
+    msg["Subject"] = "x"
+    back = message_from_bytes(msg.as_bytes(), policy=policy.default)
+    assert [a.addr_spec for a in back["To"].addresses] == [address]
+    assert not back["To"].defects

@@ -44,6 +44,19 @@ def _sqlite_setup(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
+def unavailable_reason(exc: BaseException) -> str | None:
+    """Why the store cannot answer now (busy, locked, unreachable), or None for other errors.
+
+    The web face answers 503 with ``Retry-After`` for these instead of a bare 500 (issue 15.9).
+    """
+    if isinstance(exc, StoreError):
+        return str(exc)
+    if isinstance(exc, OperationalError):
+        detail = " ".join(str(exc.orig or exc).split())[:200]
+        return f"the store is busy or unreachable ({detail})"
+    return None
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create the engine for ``url``; a SQLite file's folder is created if missing."""
     database_file = sqlite_file(url)

@@ -22,6 +22,7 @@ from pipeline.resources import resource_path
 from pipeline.store.subscribe_requests import RateLimits
 from pipeline.web import membership, pages, subscription
 from pipeline.web.context import Web, web_of
+from pipeline.web.guard import ErrorPages
 from pipeline.web.tokens import Tokens
 
 if TYPE_CHECKING:
@@ -144,7 +145,8 @@ def create_app(pb: Paperboy, *, limits: RateLimits | None = None) -> Starlette:
     )
     app = Starlette(
         routes=ROUTES,
-        middleware=[Middleware(SecurityHeaders)],
+        # outermost first: security headers go on everything, error pages included
+        middleware=[Middleware(SecurityHeaders), Middleware(ErrorPages)],
         exception_handlers={HTTPException: http_error},
     )
     app.state.web = web
