@@ -10,6 +10,7 @@ environment.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import re
 import tomllib
@@ -83,7 +84,11 @@ class HttpConfig:
 
 @dataclass(frozen=True)
 class EmailConfig:
-    smtp_url: str = _help("", "smtp://user@host:587?starttls=true; empty: write .eml to outbox/")
+    smtp_url: str = _help(
+        "",
+        "smtp://user@host:587 (STARTTLS unless the host is loopback) or smtps://user@host; "
+        "empty: write .eml to outbox/",
+    )
     sender: str = _help("paperboy <paperboy@localhost>", "From: header of digests")
     send_empty: bool = _help(False, "send a digest even when an edition has no papers for it")
     unsubscribe_address: str = _help("", "mailto: target of List-Unsubscribe; empty: the sender")
@@ -139,6 +144,8 @@ class SmtpTarget:
     implicit_tls: bool
     tls_verify: bool = True
     ca_file: str = ""  # extra CA bundle to trust (a private relay's CA)
+    # AUTH without TLS: only to a loopback host, or when the URL says allow_plaintext_auth=true
+    allow_plaintext_auth: bool = False
 
     def __repr__(self) -> str:
         return f"SmtpTarget({self.describe()})"
@@ -159,16 +166,28 @@ def _flag(query: Mapping[str, str], name: str, default: bool) -> bool:
     return _BOOLEANS[value.lower()]
 
 
-def parse_smtp_url(url: str, *, password: str = "") -> SmtpTarget:
-    """Parse ``smtp://user@host:587?starttls=true[&ca_file=PATH]`` or ``smtps://host``.
+def is_loopback_host(host: str) -> bool:
+    """True for ``localhost`` and loopback address literals (127.0.0.0/8, ::1)."""
+    if host.lower().rstrip(".") == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
-    A password in the URL is refused (it comes from ``PAPERBOY_SMTP_PASSWORD``);
-    ``tls_verify=false`` exists for tests only (the transport logs a warning).
+
+def parse_smtp_url(url: str, *, password: str = "") -> SmtpTarget:
+    """Parse ``smtp://user@host:587[?starttls=false][&ca_file=PATH]`` or ``smtps://host``.
+
+    Safe by default (issue 15.4): STARTTLS unless the host is loopback; a login without TLS to
+    any other host needs ``starttls=false&allow_plaintext_auth=true``. A password in the URL is
+    refused (it comes from ``PAPERBOY_SMTP_PASSWORD``); ``tls_verify=false`` exists for tests
+    only (the transport logs a warning).
     """
     parts = urlsplit(url)
     if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
         raise ConfigError(
-            "expected smtp://[user@]host[:port][?starttls=true]", key="email.smtp_url"
+            "expected smtp://[user@]host[:port][?starttls=false]", key="email.smtp_url"
         )
     if parts.password:
         raise ConfigError(
@@ -177,21 +196,36 @@ def parse_smtp_url(url: str, *, password: str = "") -> SmtpTarget:
     try:
         port = parts.port
     except ValueError:
-        raise ConfigError("invalid port", key="email.smtp_url") from None
-    query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-    unknown = set(query) - {"starttls", "tls_verify", "ca_file"}
+        port = 0
+    if port == 0 or (port is not None and not 0 < port < 65536):
+        raise ConfigError("invalid port", key="email.smtp_url")
+    query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
+    unknown = set(query) - {"starttls", "tls_verify", "ca_file", "allow_plaintext_auth"}
     if unknown:
         raise ConfigError(f"unknown options {sorted(unknown)}", key="email.smtp_url")
     implicit = parts.scheme == "smtps"
+    host = parts.hostname
+    loopback = is_loopback_host(host)
+    starttls = _flag(query, "starttls", not loopback) and not implicit
+    plaintext = loopback or _flag(query, "allow_plaintext_auth", False)
+    user = unquote(parts.username or "")
+    if user and not (implicit or starttls or plaintext):
+        raise ConfigError(
+            f"starttls=false would send the password unencrypted to {host}: drop starttls=false "
+            "(STARTTLS is the default), use smtps://, or add allow_plaintext_auth=true if the "
+            "network to the relay is trusted",
+            key="email.smtp_url",
+        )
     return SmtpTarget(
-        host=parts.hostname,
+        host=host,
         port=port or (465 if implicit else 587),
-        user=unquote(parts.username or ""),
+        user=user,
         password=password,
-        starttls=_flag(query, "starttls", False) and not implicit,
+        starttls=starttls,
         implicit_tls=implicit,
         tls_verify=_flag(query, "tls_verify", True),
         ca_file=query.get("ca_file", ""),
+        allow_plaintext_auth=plaintext,
     )
 
 

@@ -1,12 +1,13 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 import tomllib
 from pathlib import Path
 
 import pytest
 
-from pipeline.config import config_from_mapping, describe_settings, load_config
+from pipeline.config import config_from_mapping, describe_settings, load_config, parse_smtp_url
 from pipeline.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -102,3 +103,45 @@ def test_every_setting_is_documented() -> None:
 def test_float_setting_accepts_int() -> None:
     cfg = config_from_mapping({"http": {"timeout": 5}}, base_dir=Path("/x"), env={})
     assert cfg.http.timeout == 5.0
+
+
+@pytest.mark.parametrize(
+    ("url", "starttls", "plaintext_auth"),
+    [
+        # issue 15.4: TLS before AUTH to any host but loopback, unless explicitly refused
+        ("smtp://digest@mail.example.org:587", True, False),
+        ("smtp://mail.example.org", True, False),
+        ("smtp://relay.example.org:25?starttls=false", False, False),  # no password: allowed
+        (
+            "smtp://digest@mail.example.org:587?starttls=false&allow_plaintext_auth=true",
+            False,
+            True,
+        ),
+        ("smtp://robot@127.0.0.1:2525", False, True),  # loopback: nothing crosses a network
+        ("smtp://robot@[::1]:2525", False, True),
+        ("smtp://robot@localhost:2525?starttls=true", True, True),
+        ("smtps://digest@mail.example.org", False, False),  # implicit TLS
+    ],
+)
+def test_smtp_url_is_safe_by_default(url: str, starttls: bool, plaintext_auth: bool) -> None:
+    target = parse_smtp_url(url)
+    assert (target.starttls, target.allow_plaintext_auth) == (starttls, plaintext_auth)
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        (
+            "smtp://digest@mail.example.org:587?starttls=false",
+            "would send the password unencrypted to mail.example.org",
+        ),
+        ("smtp://digest@mail.example.org:587?starttls=ture", "starttls='ture': expected true"),
+        ("smtp://digest@mail.example.org:587?starttls=", "starttls='': expected true or false"),
+        ("smtp://mail.example.org:0", "invalid port"),
+        ("smtp://mail.example.org:99999", "invalid port"),
+        ("smtp://mail.example.org?STARTTLS=true", "unknown options ['STARTTLS']"),
+    ],
+)
+def test_unsafe_or_unknown_smtp_url_is_refused(url: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        parse_smtp_url(url)

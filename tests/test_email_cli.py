@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from pipeline.cli import cli
-from pipeline.config import parse_smtp_url
+from pipeline.config import SmtpTarget, parse_smtp_url
 from pipeline.errors import DeliveryError
 from pipeline.mail.smtp import open_smtp
 from pipeline.store.engine import init_db, make_engine
@@ -205,3 +205,32 @@ def test_starttls_without_verification_only_with_warning(tls_server, caplog):
         )
     conn.quit()
     assert "TLS certificate verification is OFF" in caplog.text
+
+
+def test_no_password_goes_out_unencrypted_to_a_target_that_does_not_allow_it():
+    """Issue 15.4, at the wire: a target that must not AUTH in clear never sends AUTH without
+    TLS, whatever built it (the URL parser already refuses such a URL for non-loopback hosts)."""
+    seen: list[str] = []
+
+    def record(server, session, envelope, mechanism, auth_data):
+        from aiosmtpd.smtp import AuthResult
+
+        seen.append(mechanism)
+        return AuthResult(success=True)
+
+    with smtp_sink(Sink(), authenticator=record, auth_require_tls=False) as port:
+        target = SmtpTarget(
+            host="127.0.0.1", port=port, user="robot", password="S3cr3t",
+            starttls=False, implicit_tls=False, allow_plaintext_auth=False,
+        )  # fmt: skip
+        with pytest.raises(DeliveryError, match="refusing to send the password unencrypted"):
+            open_smtp(target, timeout=5)
+    assert seen == []
+
+
+def test_starttls_on_a_server_without_it_says_how_to_fix():
+    with (
+        smtp_sink(Sink()) as port,
+        pytest.raises(DeliveryError, match=r"does not offer STARTTLS.*smtps://"),
+    ):
+        open_smtp(parse_smtp_url(f"smtp://127.0.0.1:{port}?starttls=true"), timeout=5)
