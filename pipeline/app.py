@@ -25,6 +25,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from pipeline.addresses import check_topics, parse_subscriber_csv
+from pipeline.bounded import FileRefused, read_regular_file
 from pipeline.clock import Clock, clock_from_env
 from pipeline.config import DEFAULT_SOURCE, SOURCE_KINDS, Config, SourceConfig, load_config
 from pipeline.errors import ConfigError
@@ -47,6 +48,9 @@ if TYPE_CHECKING:
     from pipeline.mail.transports import Transport
     from pipeline.run import RunReport
     from pipeline.store.subscribe_requests import RateLimits
+
+
+CSV_MAX_BYTES = 20_000_000  # a subscriber CSV: ~100 bytes a line, so 200k subscribers
 
 
 @dataclass(frozen=True)
@@ -340,7 +344,11 @@ class Paperboy:
         from pipeline.store.engine import write_session
         from pipeline.store.subscribers import add_subscriber
 
-        rows = parse_subscriber_csv(path.read_text(encoding="utf-8-sig"))
+        try:
+            data = read_regular_file(path, max_bytes=CSV_MAX_BYTES, hint=": give a CSV file")
+        except FileRefused as exc:
+            raise ConfigError(exc.detail, path=str(path)) from None
+        rows = parse_subscriber_csv(data.decode("utf-8-sig"))
         known = [t.slug for t in self.topics]
         secret, now = self.secret, self.clock()
         counts = {"added": 0, "updated": 0, "unchanged": 0, "errors": 0}

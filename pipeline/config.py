@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from pipeline.bounded import FileRefused, read_regular_file
 from pipeline.errors import ConfigError
 
 CONFIG_ENV = "PAPERBOY_CONFIG"
@@ -35,6 +36,7 @@ SOURCE_KINDS = ("files", "hf-api", "hf-html")
 DEFAULT_SOURCE = "saved-pages"  # the source name of pages ingested by path
 SECRET_ENV = "PAPERBOY_SECRET"  # HMAC key of Message-IDs and tokens; else one kept in the store
 SMTP_PASSWORD_ENV = "PAPERBOY_SMTP_PASSWORD"
+TOML_MAX_BYTES = 1_000_000  # config and topics files: a few KB in practice
 # http(s)://host[:port][/path]: no query, fragment or user info (links are built by appending).
 _SITE_URL = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~/%-]*)?$")
 _BOOLEANS = {"1": True, "true": True, "yes": True, "on": True,
@@ -454,15 +456,23 @@ def load_config(
         path = Path(env[CONFIG_ENV])
     if path is None:
         return config_from_mapping({}, base_dir=(cwd or Path.cwd()).resolve(), env=env)
+    data = read_toml(path, what="config file")
+    return config_from_mapping(data, base_dir=path.resolve().parent, path=path, env=env)
+
+
+def read_toml(path: Path, *, what: str) -> dict[str, Any]:
+    """A small TOML file (config, topics): a regular file of at most 1 MB, UTF-8."""
+    if not path.exists() and not path.is_symlink():
+        raise ConfigError(f"{what} not found", path=str(path))
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError("config file not found", path=str(path)) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read config file: {exc}", path=str(path)) from exc
+        raw = read_regular_file(path, max_bytes=TOML_MAX_BYTES)
+        return tomllib.loads(raw.decode("utf-8"))
+    except FileRefused as exc:
+        raise ConfigError(f"cannot read {what}: {exc.detail}", path=str(path)) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"cannot read {what}: not UTF-8 ({exc.reason})", path=str(path)) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"invalid TOML: {exc}", path=str(path)) from exc
-    return config_from_mapping(data, base_dir=path.resolve().parent, path=path, env=env)
 
 
 def describe_settings() -> list[tuple[str, object, str]]:

@@ -11,12 +11,12 @@ boundaries, any case, with spaces and hyphens interchangeable ("long context" ma
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pipeline.config import read_toml
 from pipeline.errors import ConfigError
 
 TITLE_WEIGHT = 3.0
@@ -182,13 +182,7 @@ def parse_topics(data: dict[str, Any], *, origin: str) -> tuple[Topic, ...]:
 
 def load_topics(path: Path) -> tuple[Topic, ...]:
     """Read and validate a topics file."""
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError("topics file not found", path=str(path)) from None
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"cannot read topics file: {exc}", path=str(path)) from exc
-    return parse_topics(data, origin=str(path))
+    return parse_topics(read_toml(path, what="topics file"), origin=str(path))
 
 
 def score_topic(

@@ -19,8 +19,9 @@ PACKAGE = REPO / "pipeline"
 
 # The pure core: values in, values out. Importable anywhere, imports only itself.
 CORE = {"records", "identity", "diff", "topics", "addresses", "errors", "config", "clock"}
-# Small helpers without I/O libraries: shipped-file lookup and the fault-injection hook.
-UTILITIES = {"resources", "failpoints"}
+# Small helpers without I/O libraries: shipped-file lookup, the fault-injection hook, bounded
+# reads of local files.
+UTILITIES = {"resources", "failpoints", "bounded"}
 # Which groups each group may import at run time (besides the core and utilities).
 ALLOWED: dict[str, set[str]] = {
     "root": {"app"},  # only inside open_paperboy(), lazily

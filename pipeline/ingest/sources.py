@@ -19,7 +19,7 @@ from pipeline.config import HttpConfig, SourceConfig
 from pipeline.errors import FetchError, ParseError
 from pipeline.identity import normalize_arxiv_id
 from pipeline.ingest.fetch import Fetched, fetch_url
-from pipeline.ingest.files import PAGE_SUFFIXES, read_page_file
+from pipeline.ingest.files import is_page_name, read_page_file
 from pipeline.ingest.parse import content_hash, parse_saved_page
 from pipeline.ingest.parse.charset import decode_html_bytes, decode_json_bytes
 from pipeline.ingest.parse.hf_api import check_entry_dates, load_entries, parse_entries
@@ -135,11 +135,7 @@ def _read_files(source: SourceConfig, day: date, *, now: datetime, max_bytes: in
     folder = source.path
     if folder is None or not folder.is_dir():
         raise ParseError(str(folder), f"source {source.name}: folder not found")
-    found = sorted(
-        p
-        for p in folder.iterdir()
-        if p.is_file() and day.isoformat() in p.name and p.suffix.lower() in PAGE_SUFFIXES
-    )
+    found = sorted(p for p in folder.iterdir() if day.isoformat() in p.name and is_page_name(p))
     if len(found) != 1:
         names = ", ".join(p.name for p in found) or "none"
         raise ParseError(str(folder), f"expected one saved page named with {day}, found {names}")
