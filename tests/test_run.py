@@ -235,3 +235,52 @@ def test_second_run_same_day_sends_nothing_and_changes_no_feed_byte(
     assert sorted((tmp_path / "out" / "outbox").rglob("*.eml")) == sent
     assert {p: p.read_bytes() for p in feeds} == feeds
     assert {p: p.stat().st_mtime_ns for p in feeds} == mtimes
+
+
+def _hanging(conn) -> None:  # accepts, reads the request, never answers
+    import time
+
+    time.sleep(5)
+
+
+@pytest.mark.parametrize("fault", ["hang", "refused"])
+def test_unreachable_source_costs_one_deadline_per_run_and_one_line(
+    tmp_path: Path, engine: Engine, fault: str
+) -> None:
+    """Issue 15.7: a hanging source cost a full deadline per catch-up day (28 minutes with the
+    defaults) and printed one identical error per day. Now: one deadline, one line naming the
+    cause, the other days skipped for this run (the next run tries them again), the other
+    sources ingested."""
+    import time
+
+    from tests.hf_support import raw_server
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "2026-08-19.json").write_text(json.dumps(WEEK[date(2026, 8, 19)]), encoding="utf-8")
+    with raw_server(_hanging) as url:
+        if fault == "refused":
+            from tests.email_support import free_port
+
+            url = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+        cfg = make_config(
+            tmp_path,
+            ingest={"catch_up_max_days": 5},
+            http={"hf_base_url": url, "allow_private_hosts": True, "timeout": 3.0,
+                  "deadline": 1.0, "retries": 1},
+            sources=[{"name": "hf-daily", "kind": "hf-api"},
+                     {"name": "inbox", "kind": "files", "path": "inbox"}],
+        )  # fmt: skip
+        pb = Paperboy(cfg, engine=engine, clock=fixed_clock(at("2026-08-20")), topics=TOPICS)
+        started = time.monotonic()
+        report = run_once(pb, sleep=lambda _s: None)
+        took = time.monotonic() - started
+    assert took < 4.0  # one deadline (1 s) plus the rest of the run, not five
+    [failure] = report.failures
+    assert failure.origin == "hf-daily"
+    cause = "deadline passed" if fault == "hang" else "ConnectError"
+    assert cause in failure.message
+    assert failure.message.endswith(
+        "source skipped for this run: 5 day(s) not fetched (2026-08-16 to 2026-08-20)"
+    )
+    assert [p.source for p in report.pages] == ["inbox"]
