@@ -14,6 +14,7 @@ do the work.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 import time
@@ -32,7 +33,9 @@ from pipeline.errors import ConfigError
 from pipeline.records import (
     Failure,
     IngestReport,
+    PageRemoval,
     PageReport,
+    StoredPage,
     StoredPaper,
     SubscriberRecord,
 )
@@ -199,10 +202,14 @@ class Paperboy:
         on_failure: Callable[[Failure], None] | None = None,
     ) -> IngestReport:
         """Ingest saved pages (files, or folders searched for page files)."""
+        from pipeline.ingest.parse.common import future_date_problem
         from pipeline.ingest.saved_pages import ingest_files
 
+        now = self.clock()
+        if listing_date is not None and future_date_problem(listing_date, today=now.date()):
+            raise ConfigError(f"--date {listing_date} is in the future (today is {now.date()} UTC)")
         return ingest_files(
-            paths, engine=self.engine, now=self.clock(), listing_date=listing_date,
+            paths, engine=self.engine, now=now, listing_date=listing_date,
             source=source, max_bytes=self.config.ingest.max_page_bytes,
             on_page=on_page, on_failure=on_failure,
         )  # fmt: skip
@@ -222,10 +229,14 @@ class Paperboy:
     ) -> PageReport:
         """Fetch one listing date (default: today, UTC) from one source and store it."""
         from pipeline.ingest.fetch import make_client
+        from pipeline.ingest.parse.common import future_date_problem
         from pipeline.ingest.sources import ingest_source_date
 
         now = self.clock()
         source = self.source(source_name)
+        problem = future_date_problem(day, today=now.date()) if day else None
+        if problem is not None:  # before any request (issue 15.8)
+            raise ConfigError(problem)
         http = client or make_client(self.config.http)
         try:
             return ingest_source_date(
@@ -243,6 +254,30 @@ class Paperboy:
         return render_all_feeds(
             self.config, engine=self.engine, topics=self.topics, now=self.clock()
         )
+
+    def pages(self, source: str | None = None) -> list[StoredPage]:
+        """The stored pages (one per source and listing date), newest first."""
+        from pipeline.store.engine import read_session
+        from pipeline.store.pages import list_pages
+
+        with read_session(self.engine) as session:
+            return list_pages(session=session, source=source)
+
+    def remove_page(
+        self, source: str, day: date, *, force: bool = False, dry_run: bool = False
+    ) -> PageRemoval:
+        """Take page ``(source, day)`` back out of the store, then rewrite the feeds.
+
+        Refuses an edition that was mailed unless ``force``; ``dry_run`` changes nothing.
+        """
+        from pipeline.store.pages import remove_page, undo_session
+
+        with undo_session(self.engine, dry_run=dry_run) as session:
+            removal = remove_page(session=session, source=source, day=day, force=force)
+        if dry_run:
+            return dataclasses.replace(removal, dry_run=True)
+        written = len(self.publish_feeds().written)
+        return dataclasses.replace(removal, feeds_written=written)
 
     def latest_edition(self) -> date:
         """The latest listing date in the store (ConfigError when the store is empty)."""

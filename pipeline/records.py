@@ -95,6 +95,34 @@ class IngestReport:
 
 
 @dataclass(frozen=True, slots=True)
+class StoredPage:
+    """A page the store holds: one source's listing of one date (``paperboy pages list``)."""
+
+    source: str
+    listing_date: date
+    papers: int
+    origin: str  # the file or URL it was last read from
+    ingested_at: datetime
+    mailed: int  # messages of its edition sent, uncertain or in flight
+
+
+@dataclass(frozen=True, slots=True)
+class PageRemoval:
+    """What removing a page changed (or, in a dry run, would change)."""
+
+    source: str
+    listing_date: date
+    appearances: int  # appearances removed
+    papers_deleted: int  # papers listed on no other page, removed with their aliases
+    papers_changed: int  # papers left whose first/last seen or times seen changed
+    mailed: int  # messages of the edition that were sent, uncertain or in flight
+    edition_gone: bool  # no other source lists this date
+    cancelled: int = 0  # pending or retrying messages of the edition, cancelled
+    feeds_written: int = 0  # feed files rewritten afterwards
+    dry_run: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class StoredPaper:
     """A paper as the store knows it, with its appearance history."""
 
