@@ -31,6 +31,7 @@ ENV_OVERRIDES: Mapping[str, tuple[str, str]] = {
     "PAPERBOY_SITE_URL": ("output", "site_url"),
     "PAPERBOY_SMTP_URL": ("email", "smtp_url"),
     "PAPERBOY_HF_BASE_URL": ("http", "hf_base_url"),
+    "PAPERBOY_TRUSTED_PROXIES": ("web", "trusted_proxies"),
 }
 SOURCE_KINDS = ("files", "hf-api", "hf-html")
 DEFAULT_SOURCE = "saved-pages"  # the source name of pages ingested by path
@@ -99,6 +100,15 @@ class EmailConfig:
     abstract_chars: int = _help(320, "abstract excerpt length in emails, characters")
     retry_minutes: int = _help(30, "first retry delay after a 4xx reply; doubles, max 1 day")
     lease_minutes: int = _help(15, "a row left 'sending' longer than this becomes 'uncertain'")
+
+
+@dataclass(frozen=True)
+class WebConfig:
+    trusted_proxies: str = _help(
+        "",
+        "comma-separated addresses or networks of reverse proxies whose X-Forwarded-For is "
+        "believed (e.g. 127.0.0.1 when nginx runs on this host); empty: the peer is the client",
+    )
 
 
 @dataclass(frozen=True)
@@ -231,6 +241,25 @@ def parse_smtp_url(url: str, *, password: str = "") -> SmtpTarget:
     )
 
 
+def parse_networks(
+    text: str, *, where: str = "<settings>"
+) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """Comma-separated addresses or networks (``127.0.0.1, 10.0.0.0/8, ::1``)."""
+    found = []
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        try:
+            found.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ConfigError(
+                f"{item!r} is not an IP address or network (like 127.0.0.1 or 10.0.0.0/8)",
+                path=where,
+                key="web.trusted_proxies",
+            ) from None
+    return tuple(found)
+
+
 def normalize_site_url(url: str, *, where: str) -> str:
     """``url`` stripped and ending in ``/``; a ConfigError saying how to set it otherwise."""
     text = url.strip()
@@ -261,6 +290,7 @@ class Config:
     ingest: IngestConfig = IngestConfig()
     http: HttpConfig = HttpConfig()
     email: EmailConfig = EmailConfig()
+    web: WebConfig = WebConfig()
     schedule: ScheduleConfig = ScheduleConfig()
     sources: tuple[SourceConfig, ...] = (SourceConfig(name="hf-daily", kind="hf-api"),)
     topics_file: Path | None = None  # None: the shipped default topics
@@ -303,6 +333,7 @@ _SECTIONS: Mapping[str, type[Any]] = {
     "ingest": IngestConfig,
     "http": HttpConfig,
     "email": EmailConfig,
+    "web": WebConfig,
     "schedule": ScheduleConfig,
 }
 _TYPES: Mapping[str, type[Any]] = {"str": str, "int": int, "float": float, "bool": bool}
@@ -430,6 +461,7 @@ def config_from_mapping(
     secrets = Secrets.from_env(env or {})
     output: OutputConfig = sections.pop("output")
     output = dataclasses.replace(output, site_url=normalize_site_url(output.site_url, where=where))
+    parse_networks(sections["web"].trusted_proxies, where=where)  # validated here, used by web/
     smtp_url = sections["email"].smtp_url.strip()
     try:
         smtp = parse_smtp_url(smtp_url, password=secrets.smtp_password) if smtp_url else None
