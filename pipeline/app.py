@@ -290,6 +290,23 @@ class Paperboy:
             raise ConfigError("the store holds no edition yet; run `paperboy ingest` first")
         return day
 
+    def _existing_edition(self, day: date) -> date:
+        """``day`` when a page lists it or mail was planned for it, else a ConfigError
+        (issue 15.10: a date with no edition said "0 of 2 would get a digest")."""
+        from pipeline.store.editions import edition_known
+        from pipeline.store.engine import read_session
+        from pipeline.store.papers import last_listing_date
+
+        with read_session(self.engine) as session:
+            if edition_known(session=session, day=day):
+                return day
+            latest = last_listing_date(session=session)
+        hint = f"the latest is {latest}" if latest else "the store holds no page yet"
+        raise ConfigError(
+            f"no edition {day} in the store (no page lists that date; {hint}): "
+            "see `paperboy pages list`"
+        )
+
     def send_edition(
         self,
         day: date | None = None,
@@ -305,7 +322,7 @@ class Paperboy:
         """
         from pipeline.mail.send import deliver_edition
 
-        edition = day or self.latest_edition()
+        edition = self._existing_edition(day) if day else self.latest_edition()
         return deliver_edition(
             engine=self.engine, day=edition, job=self.email_job(),
             transport=self.transport(edition), clock=self.clock,
@@ -330,7 +347,7 @@ class Paperboy:
         from pipeline.store.engine import read_session
         from pipeline.store.subscribers import select_subscribers
 
-        edition_day = day or self.latest_edition()
+        edition_day = self._existing_edition(day) if day else self.latest_edition()
         job = self.email_job()
         with read_session(self.engine) as session:
             edition = select_edition(session=session, day=edition_day, topics=job.topics)

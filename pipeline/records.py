@@ -56,6 +56,14 @@ class PageReport:
     new: int
     recurring: int
     unchanged: bool = False  # the same content had been ingested before
+    # papers this page put into the store now (not stored before it, on any date); the rest of
+    # ``papers`` was already stored. ``new`` is about dates: first listed on this page's date.
+    added: int = 0
+
+    @property
+    def already_stored(self) -> int:
+        """Papers of the page the store held before this page was stored."""
+        return self.papers - self.added
 
     def as_dict(self) -> dict[str, object]:
         """JSON-ready form used by ``paperboy ingest --json``."""
@@ -66,6 +74,9 @@ class PageReport:
             "papers": self.papers,
             "new": self.new,
             "recurring": self.recurring,
+            "added": self.added,
+            "already_stored": self.already_stored,
+            "unchanged": self.unchanged,
         }
 
 

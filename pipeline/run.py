@@ -164,8 +164,11 @@ def ingest_all(
                 continue
             if source.kind == "files":
                 folders = [source.path] if source.path is not None else []
-                if not all(folder.exists() for folder in folders):
-                    progress.notes.append(f"source {source.name}: folder {source.path} missing")
+                if not all(folder.is_dir() for folder in folders):  # an error: exit 1 (15.10)
+                    progress.fail(
+                        source.name,
+                        f"folder {source.path} not found: create it or fix [[sources]] path",
+                    )
                     continue
                 _ingest_folder(folders, cfg, engine=engine, now=now, progress=progress,
                                source=source.name)  # fmt: skip

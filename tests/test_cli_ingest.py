@@ -38,11 +38,23 @@ def test_ingest_prints_per_page_counts(run) -> None:  # type: ignore[no-untyped-
     )
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines() == [
-        f"{SAMPLES / 'page-c.txt'}: 2026-03-11 papers 78, new 78, recurring 0",
-        f"{SAMPLES / 'page-a.txt'}: 2026-03-14 papers 60, new 50, recurring 10",
-        f"{SAMPLES / 'page-b.txt'}: 2026-09-03 papers 47, new 29, recurring 18",
-        "3 page(s) ingested, 157 new paper(s), 0 error(s)",
+        f"{SAMPLES / 'page-c.txt'}: 2026-03-11: 78 paper(s) (78 new that day, 0 recurring); "
+        "78 added to the store, 0 already stored",
+        f"{SAMPLES / 'page-a.txt'}: 2026-03-14: 60 paper(s) (50 new that day, 10 recurring); "
+        "50 added to the store, 10 already stored",
+        f"{SAMPLES / 'page-b.txt'}: 2026-09-03: 47 paper(s) (29 new that day, 18 recurring); "
+        "29 added to the store, 18 already stored",
+        "3 page(s) read, 3 changed, 157 paper(s) added, 0 error(s)",
     ]
+
+
+def test_rerun_says_nothing_changed(run) -> None:  # type: ignore[no-untyped-def]
+    """Issue 15.10: a no-op rerun said "157 new paper(s)"."""
+    run("ingest", str(SAMPLES))
+    again = run("ingest", str(SAMPLES))
+    assert again.exit_code == 0
+    assert again.stdout == "3 page(s) read, nothing changed, 0 error(s)\n"
+    assert again.stderr == ""
 
 
 def test_ingest_json_and_rerun_is_idempotent(run) -> None:  # type: ignore[no-untyped-def]
@@ -50,12 +62,21 @@ def test_ingest_json_and_rerun_is_idempotent(run) -> None:  # type: ignore[no-un
     second = run("ingest", "--json", str(SAMPLES))
     assert first.exit_code == second.exit_code == 0
     payload = json.loads(first.stdout)
-    assert payload == json.loads(second.stdout)
     assert payload["errors"] == []
     assert [(p["date"], p["papers"], p["new"], p["recurring"]) for p in payload["pages"]] == [
         ("2026-03-11", 78, 78, 0),
         ("2026-03-14", 60, 50, 10),
         ("2026-09-03", 47, 29, 18),
+    ]
+    assert [(p["added"], p["already_stored"], p["unchanged"]) for p in payload["pages"]] == [
+        (78, 0, False),
+        (50, 10, False),
+        (29, 18, False),
+    ]
+    assert [(p["added"], p["unchanged"]) for p in json.loads(second.stdout)["pages"]] == [
+        (0, True),
+        (0, True),
+        (0, True),
     ]
     assert payload["pages"][0]["source"] == str(SAMPLES / "page-c.txt")
     listed = run("papers", "--json")
@@ -99,8 +120,9 @@ def test_bad_files_are_reported_and_the_rest_ingested(run, tmp_path: Path) -> No
         f"Error: {folder / '6-huge.txt'}: file is 21.0 MB, over the 20 MB limit",
     ]
     assert result.stdout.splitlines() == [
-        f"{folder / '7-good.txt'}: 2026-03-13 papers 1, new 1, recurring 0",
-        "1 page(s) ingested, 1 new paper(s), 6 error(s)",
+        f"{folder / '7-good.txt'}: 2026-03-13: 1 paper(s) (1 new that day, 0 recurring); "
+        "1 added to the store, 0 already stored",
+        "1 page(s) read, 1 changed, 1 paper(s) added, 6 error(s)",
     ]
     payload = json.loads(run("ingest", "--json", str(folder)).stdout)
     assert len(payload["errors"]) == 6

@@ -234,3 +234,51 @@ def test_starttls_on_a_server_without_it_says_how_to_fix():
         pytest.raises(DeliveryError, match=r"does not offer STARTTLS.*smtps://"),
     ):
         open_smtp(parse_smtp_url(f"smtp://127.0.0.1:{port}?starttls=true"), timeout=5)
+
+
+def test_emails_prints_no_bare_progress_label_when_not_a_terminal(tmp_path):
+    """Issue 15.10: a bare "sending 2026-11-23" landed on stderr (cron mail) every run."""
+    _config, env = _setup(tmp_path)
+    _invoke(env, "subscribers", "add", "ann@example.org", "--topics", "long-context")
+    result = CliRunner().invoke(cli, ["emails"], env=env)
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ""
+
+
+@pytest.mark.parametrize("dry_run", [False, True])
+def test_emails_for_an_edition_that_does_not_exist_is_an_error(tmp_path, dry_run):
+    """Issue 15.10: said "0 of 2 would get a digest" and exited 0."""
+    _config, env = _setup(tmp_path)
+    _invoke(env, "subscribers", "add", "ann@example.org", "--topics", "long-context")
+    args = ["emails", "--edition", "2026-11-30", *(["--dry-run"] if dry_run else [])]
+    result = CliRunner().invoke(cli, args, env=env)
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "Error: no edition 2026-11-30 in the store (no page lists that date; the latest is "
+        "2026-11-23): see `paperboy pages list`\n"
+    )
+    assert not (tmp_path / "out" / "outbox").exists()
+
+
+def test_row_left_sending_by_a_killed_run_is_reported_not_hidden(tmp_path):
+    """Issue 15.10: a killed `emails` left a row 'sending' that the rerun reported as
+    "uncertain 0"."""
+    from pipeline.mail.send import prepare_edition
+    from pipeline.store.engine import write_session
+    from pipeline.store.outbox import claim_due
+    from tests.email_support import make_job
+
+    _config, env = _setup(tmp_path)
+    _invoke(env, "subscribers", "add", "ann@example.org", "--topics", "long-context")
+    engine = make_engine(f"sqlite:///{tmp_path / 'p.db'}")
+    prepare_edition(engine=engine, day=DAY2, job=make_job(), now=NOW)
+    with write_session(engine) as session:  # what a process killed after its claim leaves
+        assert len(claim_due(session=session, edition=DAY2, now=NOW, limit=1)) == 1
+    engine.dispose()
+    result = CliRunner().invoke(cli, ["emails"], env={**env, "PAPERBOY_NOW": NOW.isoformat()})
+    assert "still sending 1" in result.stdout
+    assert result.stderr == (
+        "Note: 1 message(s) of edition 2026-11-23 still 'sending': another process is sending "
+        "it, or one that died may have; it turns 'uncertain' (and is reported) once its "
+        "15-minute lease ends\n"
+    )

@@ -35,7 +35,7 @@ def test_use_it_from_python_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     )
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
-    assert lines[0] == "3 page(s), 157 new paper(s)"
+    assert lines[0] == "3 page(s), 157 paper(s) added"
     assert lines[1] == f"10 feeds in {tmp_path / 'out' / 'feeds'}"
     assert len(lines) == 5 and lines[2].startswith("2026-09-03 ")  # newest first
     assert (tmp_path / "data" / "paperboy.db").is_file()

@@ -198,8 +198,9 @@ def test_cli_run_against_local_server_exits_1_after_delivering(
     assert result.exit_code == 1
     assert "Error: hf-daily 2026-08-19: " in result.stderr and "404" in result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0].startswith("ingested http://127.0.0.1:") and "2026-08-20 papers 15" in lines[0]
-    assert lines[-1] == "run done: 1 page(s), 15 new paper(s), 1 error(s)"
+    assert lines[0].startswith("ingested http://127.0.0.1:")
+    assert "2026-08-20: 15 paper(s) (15 new that day" in lines[0]
+    assert lines[-1] == "run done: 1 page(s) read, 1 changed, 15 paper(s) added, 1 error(s)"
     assert (tmp_path / "out" / "feeds" / "all.xml").exists()
 
 
@@ -284,3 +285,18 @@ def test_unreachable_source_costs_one_deadline_per_run_and_one_line(
         "source skipped for this run: 5 day(s) not fetched (2026-08-16 to 2026-08-20)"
     )
     assert [p.source for p in report.pages] == ["inbox"]
+
+
+def test_missing_files_folder_is_an_error_not_a_note(tmp_path: Path, engine: Engine) -> None:
+    """Issue 15.10: a missing `files` source folder counted as no error and exited 0."""
+    cfg = make_config(
+        tmp_path, sources=[{"name": "inbox", "kind": "files", "path": "no-such-folder"}]
+    )
+    pb = Paperboy(cfg, engine=engine, clock=fixed_clock(at("2026-08-20")), topics=TOPICS)
+    report = run_once(pb)
+    assert not report.ok
+    [failure] = report.failures
+    assert failure.origin == "inbox"
+    assert failure.message == (
+        f"folder {tmp_path / 'no-such-folder'} not found: create it or fix [[sources]] path"
+    )

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from pipeline.cli.common import App, pass_app
+from pipeline.cli.ingest_cmds import ingest_summary, page_line
 from pipeline.errors import LockedError
 from pipeline.records import Failure, PageReport
 
@@ -32,10 +33,8 @@ def run(app: App, extra_pages: tuple[Path, ...], offline: bool) -> None:
     """
 
     def on_page(report: PageReport) -> None:
-        click.echo(
-            f"ingested {report.origin}: {report.listing_date} papers {report.papers}, "
-            f"new {report.new}, recurring {report.recurring}"
-        )
+        if not report.unchanged:  # quiet when a page changed nothing (issue 15.10)
+            click.echo(f"ingested {page_line(report)}")
 
     def on_failure(failure: Failure) -> None:
         click.echo(f"Error: {failure.origin}: {failure.message}", err=True)
@@ -56,9 +55,6 @@ def run(app: App, extra_pages: tuple[Path, ...], offline: bool) -> None:
         )
     for email in report.emails:
         click.echo(f"emails: {email.summary()}")
-    click.echo(
-        f"run done: {len(report.pages)} page(s), {sum(p.new for p in report.pages)} new paper(s), "
-        f"{len(report.failures)} error(s)"
-    )
+    click.echo(f"run done: {ingest_summary(report.pages, len(report.failures))}")
     if not report.ok:
         sys.exit(1)
