@@ -21,7 +21,7 @@ from pipeline.clock import fixed_clock
 from pipeline.config import Config
 from pipeline.run import dates_to_fetch, run_once
 from pipeline.topics import load_topics, topics_file
-from tests.conftest import DATA, make_config
+from tests.conftest import DATA, SAMPLES, make_config
 from tests.hf_support import FakeClock, mock_client
 
 WEEK = {
@@ -300,3 +300,21 @@ def test_missing_files_folder_is_an_error_not_a_note(tmp_path: Path, engine: Eng
     assert failure.message == (
         f"folder {tmp_path / 'no-such-folder'} not found: create it or fix [[sources]] path"
     )
+
+
+def test_cli_rerun_is_quiet(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 15.10: a run that changed nothing says so in one line (cron mails any output)."""
+    monkeypatch.chdir(tmp_path)
+    for name in ("PAPERBOY_CONFIG", "PAPERBOY_DATABASE_URL", "PAPERBOY_OUTPUT_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("PAPERBOY_NOW", "2026-11-23T08:00:00+00:00")
+    runner = CliRunner()
+    first = runner.invoke(cli, ["run", "--offline", "--pages", str(SAMPLES)])
+    assert first.exit_code == 0, first.output
+    assert first.stdout.splitlines()[-1] == (
+        "run done: 3 page(s) read, 3 changed, 157 paper(s) added, 0 error(s)"
+    )
+    again = runner.invoke(cli, ["run", "--offline", "--pages", str(SAMPLES)])
+    assert again.exit_code == 0
+    assert again.stdout == "run done: 3 page(s) read, nothing changed, 0 error(s)\n"
+    assert again.stderr == "offline: skipped hf-daily\n"

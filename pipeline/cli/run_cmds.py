@@ -48,7 +48,7 @@ def run(app: App, extra_pages: tuple[Path, ...], offline: bool) -> None:
         return
     for note in report.notes:
         click.echo(note, err=True)
-    if report.feeds is not None:
+    if report.feeds is not None and report.feeds.written:  # quiet when no byte changed
         click.echo(
             f"feeds: {report.feeds.feeds} feed(s) in {report.feeds.folder}, "
             f"{len(report.feeds.written)} file(s) written, {report.feeds.unchanged} unchanged"
