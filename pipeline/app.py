@@ -26,7 +26,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from pipeline.addresses import check_topics, parse_subscriber_csv
-from pipeline.bounded import FileRefused, read_regular_file
+from pipeline.bounded import FileRefused, decode_text, read_regular_file
 from pipeline.clock import Clock, clock_from_env
 from pipeline.config import DEFAULT_SOURCE, SOURCE_KINDS, Config, SourceConfig, load_config
 from pipeline.errors import ConfigError
@@ -390,6 +390,27 @@ class Paperboy:
         with read_session(self.engine) as session:
             return select_subscribers(session=session, status=status)
 
+    def topic_notes(self) -> list[str]:
+        """Warnings about active subscribers whose chosen topics are no longer configured.
+
+        Issue 15.11: a removed topic's subscribers silently got nothing for it.
+        """
+        configured = {t.slug for t in self.topics}
+        lost: dict[str, int] = {}
+        affected = 0
+        for sub in self.subscribers("active"):
+            missing = [slug for slug in sub.topics if slug not in configured]
+            affected += bool(missing)
+            for slug in missing:
+                lost[slug] = lost.get(slug, 0) + 1
+        if not affected:
+            return []
+        return [
+            f"{affected} subscriber(s) chose topics that are no longer configured "
+            f"({', '.join(sorted(lost))}) and get nothing for them: change their topics with "
+            "`paperboy subscribers add EMAIL --topics ...`"
+        ]
+
     def import_subscribers(self, path: Path) -> ImportReport:
         """Add subscribers from a CSV with ``email`` and ``topics`` columns, in one transaction;
         bad lines are reported and skipped."""
@@ -398,9 +419,10 @@ class Paperboy:
 
         try:
             data = read_regular_file(path, max_bytes=CSV_MAX_BYTES, hint=": give a CSV file")
+            text = decode_text(data)
         except FileRefused as exc:
             raise ConfigError(exc.detail, path=str(path)) from None
-        rows = parse_subscriber_csv(data.decode("utf-8-sig"))
+        rows = parse_subscriber_csv(text)
         known = [t.slug for t in self.topics]
         secret, now = self.secret, self.clock()
         counts = {"added": 0, "updated": 0, "unchanged": 0, "errors": 0}

@@ -10,11 +10,13 @@ read up to the cap plus one byte, whatever its size said.
 
 from __future__ import annotations
 
+import codecs
 import os
 import stat
 from pathlib import Path
 
 _READ_CHUNK = 1 << 20
+_UTF16_SNIFF = 512  # bytes looked at to tell UTF-16 without a byte-order mark
 _KINDS = (
     (stat.S_ISDIR, "a directory"),
     (stat.S_ISFIFO, "a FIFO"),
@@ -71,3 +73,42 @@ def read_regular_file(path: Path, *, max_bytes: int, hint: str = "") -> bytes:
         raise FileRefused(f"cannot read file: {exc.strerror or exc}") from exc
     finally:
         os.close(fd)
+
+
+def _looks_like_utf16(data: bytes) -> bool:
+    """Mostly-ASCII UTF-16 without a BOM: NUL in every other byte (one parity, not the other)."""
+    sample = data[:_UTF16_SNIFF]
+    if len(sample) < 8:
+        return False
+    even = sample[0::2].count(0) / len(sample[0::2])
+    odd = sample[1::2].count(0) / len(sample[1::2])
+    return max(even, odd) > 0.6 and min(even, odd) < 0.1
+
+
+def decode_text(data: bytes) -> str:
+    """Text of a file: UTF-8 (a BOM tolerated), or UTF-16 announced by its byte-order mark.
+
+    Anything else raises :class:`FileRefused` naming the cause (issue 15.11: a UTF-16 page was
+    called binary, a Latin-1 CSV ended in a traceback): UTF-16 without a BOM, the first byte
+    that is not UTF-8 with its line, or NUL bytes (binary).
+    """
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise FileRefused(f"invalid UTF-16 text (at offset {exc.start})") from None
+    if _looks_like_utf16(data):
+        raise FileRefused("UTF-16 text without a byte-order mark: save the file as UTF-8")
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        raise FileRefused(f"binary file (NUL byte at offset {nul}), not a text file")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        bad = data[exc.start : exc.start + 1].hex()
+        line = data.count(b"\n", 0, exc.start) + 1
+        guess = "; Latin-1 or Windows-1252?" if data[exc.start] >= 0x80 else ""
+        raise FileRefused(
+            f"not UTF-8 text (byte 0x{bad} on line {line}, at offset {exc.start}{guess}): "
+            "save the file as UTF-8"
+        ) from None

@@ -221,6 +221,7 @@ def run_once(
     except PipelineError as exc:
         progress.fail("feeds", str(exc))
     emails = send_emails(pb, editions=editions, progress=progress)
+    progress.notes.extend(pb.topic_notes())  # subscribers of removed topics (issue 15.11)
     return RunReport(
         pages=tuple(progress.pages),
         failures=tuple(progress.failures),

@@ -111,8 +111,8 @@ def test_bad_files_are_reported_and_the_rest_ingested(run, tmp_path: Path) -> No
     assert result.stderr.splitlines() == [
         f"Error: {folder / '1-empty.txt'}: empty file",
         f"Error: {folder / '2-binary.txt'}: binary file (NUL byte at offset 8), not a text page",
-        f"Error: {folder / '3-latin1.txt'}: not UTF-8 text (byte 0xe9 at offset 11): "
-        "binary or mis-encoded",
+        f"Error: {folder / '3-latin1.txt'}: not UTF-8 text (byte 0xe9 on line 3, at offset "
+        "11; Latin-1 or Windows-1252?): save the file as UTF-8",
         f"Error: {folder / '4-truncated.txt'}: truncated: paper 2 ('Cut off') has a title but "
         "no abstract",
         f"Error: {folder / '5-headerless.txt'}: no listing date line (like 'Mar 14') in the "
@@ -174,3 +174,20 @@ def test_every_command_has_help(path: tuple[str, ...]) -> None:
     for name in path:
         command = command.commands[name]  # type: ignore[attr-defined]
     assert command.help and len(command.help.strip()) > 20
+
+
+def test_encodings_and_causes_are_named_right(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Issue 15.11: a UTF-16 page was called binary, truncated JSON "no listing date"."""
+    folder = tmp_path / "pages"
+    folder.mkdir()
+    page = text_page("Mar 13", [("Sixteen bits", "An abstract in UTF-16.")])
+    (folder / "1-utf16-bom.txt").write_text(page, encoding="utf-16")  # with a byte-order mark
+    (folder / "2-utf16-no-bom.txt").write_bytes(page.encode("utf-16-le"))
+    (folder / "3-truncated.json").write_text('[{"paper": {"id": "2508.0', encoding="utf-8")
+    result = run("ingest", str(folder))
+    assert result.stderr.splitlines() == [
+        f"Error: {folder / '2-utf16-no-bom.txt'}: UTF-16 text without a byte-order mark: save "
+        "the file as UTF-8",
+        f"Error: {folder / '3-truncated.json'}: truncated JSON: the text ends after 25 characters",
+    ]
+    assert "2026-03-13: 1 paper(s)" in result.stdout  # the UTF-16 page with its BOM is read

@@ -282,3 +282,55 @@ def test_row_left_sending_by_a_killed_run_is_reported_not_hidden(tmp_path):
         "it, or one that died may have; it turns 'uncertain' (and is reported) once its "
         "15-minute lease ends\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("encoding", "ok"), [("utf-16", True), ("utf-8-sig", True), ("latin-1", False)]
+)
+def test_subscribers_import_encodings(tmp_path, encoding, ok):
+    """Issue 15.11: a UTF-16 or Latin-1 CSV (what spreadsheets export) ended in a traceback."""
+    _config, env = _setup(tmp_path)
+    csv_file = tmp_path / "subs.csv"
+    text = "email,topics,name\nrene@example.org,long-context,René\n"  # a name column, ignored
+    csv_file.write_text(text, encoding=encoding)
+    result = CliRunner().invoke(cli, ["subscribers", "import", str(csv_file)], env=env)
+    if ok:
+        assert result.exit_code == 0, result.output
+        assert result.stdout == "1 added, 0 updated, 0 unchanged, 0 errors\n"
+    else:
+        assert result.exit_code == 1
+        assert result.exception is None or isinstance(result.exception, SystemExit)
+        assert result.stderr == (
+            f"Error: {csv_file}: not UTF-8 text (byte 0xe9 on line 2, at offset 51; Latin-1 or "
+            "Windows-1252?): save the file as UTF-8\n"
+        )
+
+
+def test_subscribers_of_a_removed_topic_are_reported(tmp_path):
+    """Issue 15.11: a removed topic's subscribers silently got nothing."""
+    _config, env = _setup(tmp_path)
+    _invoke(env, "subscribers", "add", "ann@example.org", "--topics", "long-context")
+    topics = tmp_path / "topics.toml"
+    topics.write_text('[[topics]]\nslug = "other"\ntitle = "Other"\ninclude = ["x"]\n')
+    config = Path(env["PAPERBOY_CONFIG"])
+    config.write_text(f'topics_file = "{topics}"\n' + config.read_text())
+    listed = _invoke(env, "subscribers", "list")
+    assert listed.stdout == "ann@example.org\tactive\tlong-context (not configured)\n"
+    result = CliRunner().invoke(cli, ["emails"], env=env)
+    assert (
+        "Note: 1 subscriber(s) chose topics that are no longer configured (long-context) and get "
+        "nothing for them: change their topics with `paperboy subscribers add EMAIL --topics ...`"
+    ) in result.stderr
+
+
+def test_config_shows_site_smtp_and_topics_file(tmp_path):
+    """Issue 15.11: `paperboy config` hid the site URL, SMTP and the topics file."""
+    _config, env = _setup(tmp_path, smtp_url="smtp://digest@mail.example.org:587")
+    env["PAPERBOY_SMTP_PASSWORD"] = "S3cr3t-never-shown"
+    result = CliRunner().invoke(cli, ["config"], env=env)
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert "site URL: https://digest.example.org/" in lines
+    assert "SMTP: smtp://digest@mail.example.org:587, STARTTLS, password set" in lines
+    assert any(line.startswith("topics file: ") and "topics.toml" in line for line in lines)
+    assert "S3cr3t" not in result.output

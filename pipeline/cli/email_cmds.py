@@ -87,5 +87,7 @@ def emails(
         ok = ok and report.ok
         if report.stopped:
             break
+    for topic_note in pb.topic_notes():
+        click.echo(f"Note: {topic_note}", err=True)
     if not ok:
         sys.exit(1)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from pipeline.bounded import FileRefused, read_regular_file
+from pipeline.bounded import FileRefused, decode_text, read_regular_file
 from pipeline.errors import ParseError
 
 PAGE_SUFFIXES = (".txt", ".html", ".htm", ".json")
@@ -26,16 +26,11 @@ def read_page_file(path: Path, *, max_bytes: int) -> str:
         raise ParseError(str(path), exc.detail) from None
     if not data.strip():
         raise ParseError(str(path), "empty file" if not data else "file holds only whitespace")
-    nul = data.find(b"\x00")
-    if nul >= 0:
-        raise ParseError(str(path), f"binary file (NUL byte at offset {nul}), not a text page")
     try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        bad = data[exc.start : exc.start + 1].hex()
-        raise ParseError(
-            str(path), f"not UTF-8 text (byte 0x{bad} at offset {exc.start}): binary or mis-encoded"
-        ) from None
+        return decode_text(data)
+    except FileRefused as exc:
+        # "binary file (...), not a text file" -> say what a page is
+        raise ParseError(str(path), exc.detail.replace("a text file", "a text page")) from None
 
 
 def is_page_name(path: Path) -> bool:

@@ -16,7 +16,7 @@ from pipeline.ingest.parse.common import (
     detect_format,
     infer_year,
 )
-from pipeline.ingest.parse.hf_api import parse_api_json
+from pipeline.ingest.parse.hf_api import decode_json, parse_api_json
 from pipeline.ingest.parse.hf_html import parse_daily_html
 from pipeline.ingest.parse.text_page import parse_text_page
 from pipeline.records import Page
@@ -37,6 +37,7 @@ def parse_saved_page(
     if kind == "html":
         page = parse_daily_html(text, origin=origin, source=source, listing_date=day)
     elif day is None:
+        decode_json(text, origin=origin)  # truncated or invalid JSON: say that first (15.11)
         raise ParseError(
             origin,
             "saved API JSON has no listing date: pass --date or name the file like 2026-08-21.json",
