@@ -29,6 +29,7 @@ from pipeline.addresses import check_topics, parse_subscriber_csv
 from pipeline.bounded import FileRefused, decode_text, read_regular_file
 from pipeline.clock import Clock, clock_from_env
 from pipeline.config import DEFAULT_SOURCE, SOURCE_KINDS, Config, SourceConfig, load_config
+from pipeline.config_checks import source_name_problem
 from pipeline.errors import ConfigError
 from pipeline.records import (
     Failure,
@@ -206,6 +207,9 @@ class Paperboy:
         from pipeline.ingest.saved_pages import ingest_files
 
         now = self.clock()
+        problem = source_name_problem(source)
+        if problem is not None:
+            raise ConfigError(problem, key="--source")
         if listing_date is not None and future_date_problem(listing_date, today=now.date()):
             raise ConfigError(f"--date {listing_date} is in the future (today is {now.date()} UTC)")
         return ingest_files(

@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from pipeline.bounded import FileRefused, read_regular_file
+from pipeline.config_checks import CHECKS, source_name_problem
 from pipeline.errors import ConfigError
 
 CONFIG_ENV = "PAPERBOY_CONFIG"
@@ -38,6 +39,7 @@ DEFAULT_SOURCE = "saved-pages"  # the source name of pages ingested by path
 SECRET_ENV = "PAPERBOY_SECRET"  # HMAC key of Message-IDs and tokens; else one kept in the store
 SMTP_PASSWORD_ENV = "PAPERBOY_SMTP_PASSWORD"
 TOML_MAX_BYTES = 1_000_000  # config and topics files: a few KB in practice
+TEMPLATE_NAMES = ("email/digest.html", "email/digest.txt")  # what [email] templates_dir holds
 # http(s)://host[:port][/path]: no query, fragment or user info (links are built by appending).
 _SITE_URL = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~/%-]*)?$")
 _BOOLEANS = {"1": True, "true": True, "yes": True, "on": True,
@@ -426,6 +428,36 @@ def _sources(items: Any, *, path: str) -> tuple[SourceConfig, ...]:
     return tuple(sources)
 
 
+def _check_values(sections: Mapping[str, Any], *, where: str) -> None:
+    """Every value with a check in :data:`pipeline.config_checks.CHECKS` (issue 15.11)."""
+    for key, check in CHECKS.items():
+        section, name = key.split(".")
+        problem = check(getattr(sections[section], name))
+        if problem is not None:
+            raise ConfigError(problem, path=where, key=key)
+
+
+def check_files(cfg: Config) -> None:
+    """The files a configuration names exist: the email templates folder and an SMTP CA file.
+
+    Done by :func:`load_config` (the I/O edge), so a typo fails at start-up, not at the first
+    digest.
+    """
+    if cfg.email.templates_dir:
+        folder = cfg.base_dir / cfg.email.templates_dir
+        missing = [n for n in TEMPLATE_NAMES if not (folder / n).is_file()]
+        if missing:
+            raise ConfigError(
+                f"{folder} lacks {', '.join(missing)} (copy templates/email/ from paperboy)",
+                path=cfg.where,
+                key="email.templates_dir",
+            )
+    if cfg.smtp is not None and cfg.smtp.ca_file and not Path(cfg.smtp.ca_file).is_file():
+        raise ConfigError(
+            f"ca_file {cfg.smtp.ca_file} is not a file", path=cfg.where, key="email.smtp_url"
+        )
+
+
 def config_from_mapping(
     data: Mapping[str, Any],
     *,
@@ -462,6 +494,11 @@ def config_from_mapping(
     output: OutputConfig = sections.pop("output")
     output = dataclasses.replace(output, site_url=normalize_site_url(output.site_url, where=where))
     parse_networks(sections["web"].trusted_proxies, where=where)  # validated here, used by web/
+    _check_values({**sections, "output": output}, where=where)
+    for source in sources:
+        problem = source_name_problem(source.name)
+        if problem is not None:
+            raise ConfigError(problem, path=where, key="sources")
     smtp_url = sections["email"].smtp_url.strip()
     try:
         smtp = parse_smtp_url(smtp_url, password=secrets.smtp_password) if smtp_url else None
@@ -487,9 +524,13 @@ def load_config(
     if path is None and env.get(CONFIG_ENV):
         path = Path(env[CONFIG_ENV])
     if path is None:
-        return config_from_mapping({}, base_dir=(cwd or Path.cwd()).resolve(), env=env)
+        cfg = config_from_mapping({}, base_dir=(cwd or Path.cwd()).resolve(), env=env)
+        check_files(cfg)
+        return cfg
     data = read_toml(path, what="config file")
-    return config_from_mapping(data, base_dir=path.resolve().parent, path=path, env=env)
+    cfg = config_from_mapping(data, base_dir=path.resolve().parent, path=path, env=env)
+    check_files(cfg)
+    return cfg
 
 
 def read_toml(path: Path, *, what: str) -> dict[str, Any]:

@@ -191,3 +191,11 @@ def test_encodings_and_causes_are_named_right(run, tmp_path: Path) -> None:  # t
         f"Error: {folder / '3-truncated.json'}: truncated JSON: the text ends after 25 characters",
     ]
     assert "2026-03-13: 1 paper(s)" in result.stdout  # the UTF-16 page with its BOM is read
+
+
+def test_source_name_is_checked_before_the_store(run) -> None:  # type: ignore[no-untyped-def]
+    """Issue 15.3's sibling: digest.source is VARCHAR(200); PostgreSQL refused a longer name
+    while SQLite stored it. Both stores now see the same clear error first."""
+    result = run("ingest", "--source", "x" * 300, str(SAMPLES / "page-a.txt"))
+    assert result.exit_code == 1
+    assert "is not a source name" in result.stderr

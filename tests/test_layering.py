@@ -18,7 +18,10 @@ REPO = Path(__file__).resolve().parents[1]
 PACKAGE = REPO / "pipeline"
 
 # The pure core: values in, values out. Importable anywhere, imports only itself.
-CORE = {"records", "identity", "diff", "topics", "addresses", "errors", "config", "clock"}
+CORE = {
+    "records", "identity", "diff", "topics", "addresses", "errors", "config", "config_checks",
+    "clock",
+}  # fmt: skip
 # Small helpers without I/O libraries: shipped-file lookup, the fault-injection hook, bounded
 # reads of local files.
 UTILITIES = {"resources", "failpoints", "bounded"}
