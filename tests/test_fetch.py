@@ -265,9 +265,9 @@ def test_deadline_and_refused_connection_mark_the_source_unreachable(serve, caus
     else:
         with raw_server(serve) as url:
             took, error = _real(url, http)
-    assert cause in error.detail
+    assert cause in error.detail, error.detail
     assert error.source_unreachable
-    assert took <= http.deadline + 1.5
+    assert took <= http.deadline + 3.0  # one budget, not one per attempt (slack for a busy host)
 
 
 def test_http_errors_are_per_date_not_unreachable() -> None:
