@@ -272,15 +272,20 @@ class Paperboy:
     ) -> PageRemoval:
         """Take page ``(source, day)`` back out of the store, then rewrite the feeds.
 
-        Refuses an edition that was mailed unless ``force``; ``dry_run`` changes nothing.
+        Refuses an edition that was mailed unless ``force``; ``dry_run`` changes nothing. Takes
+        the run lock (:class:`~pipeline.errors.LockedError` while a run holds it).
         """
+        from pipeline.store.lock import run_lock
         from pipeline.store.pages import remove_page, undo_session
 
-        with undo_session(self.engine, dry_run=dry_run) as session:
-            removal = remove_page(session=session, source=source, day=day, force=force)
         if dry_run:
+            with undo_session(self.engine, dry_run=True) as session:
+                removal = remove_page(session=session, source=source, day=day, force=force)
             return dataclasses.replace(removal, dry_run=True)
-        written = len(self.publish_feeds().written)
+        with run_lock(self.engine):  # never in the middle of a run's ingest, feeds or emails
+            with undo_session(self.engine, dry_run=False) as session:
+                removal = remove_page(session=session, source=source, day=day, force=force)
+            written = len(self.publish_feeds().written)
         return dataclasses.replace(removal, feeds_written=written)
 
     def latest_edition(self) -> date:

@@ -223,3 +223,15 @@ def test_future_dates_are_refused_before_any_request(tmp_path: Path, engine: Eng
         "listing date 2030-01-01 is in the future (today is 2026-11-23 UTC; a page may be at "
         "most one day ahead)"
     ]
+
+
+def test_remove_waits_for_no_run(tmp_path: Path, engine: Engine) -> None:
+    """A removal takes the run lock: it never interleaves with a run's ingest of the same rows."""
+    from pipeline.errors import LockedError
+    from pipeline.store.lock import run_lock
+
+    pb = pb_for(tmp_path, engine)
+    pb.ingest([SAMPLES / "page-a.txt"])
+    with run_lock(engine), pytest.raises(LockedError):
+        pb.remove_page("saved-pages", MAR_14)
+    assert pb.remove_page("saved-pages", MAR_14, dry_run=True).appearances == 60
