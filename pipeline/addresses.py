@@ -3,7 +3,9 @@
 Addresses are stripped, their domain lowercased (IDNA-encoded when not ASCII); the unique key is
 the whole address lowercased, so ``Ann@Example.org`` and ``ann@example.org`` are one subscriber.
 Only plain dot-atom addresses are accepted: no quotes, comments, display names or controls,
-so an address can never carry anything into a ``To:`` header. Unsubscribe tokens are
+and no ``=?`` (an RFC 2047 encoded word, which the email package decodes even inside an
+address: ``=?UTF-8?Q?a=0A?=@example.org`` became a line feed, issue 15.2), so an address can
+never carry anything into a ``To:`` header. Unsubscribe tokens are
 ``HMAC(secret, nonce)`` with a random 128-bit nonce; the store keeps the nonce and the token's
 sha256 (the lookup key), never the token.
 """
@@ -39,6 +41,8 @@ def normalize_email(raw: str, *, local_domain_ok: bool = False) -> tuple[str, st
     local, domain = text.split("@")
     if not _LOCAL.match(local) or len(local) > 64:
         raise AddressError(f"{raw!r}: invalid local part {local!r}")
+    if "=?" in local:  # RFC 2047 §5(3): no encoded word in an addr-spec; Python decodes one
+        raise AddressError(f"{raw!r}: the local part holds an RFC 2047 encoded word ('=?')")
     try:
         domain = domain.lower().encode("idna").decode("ascii")
     except UnicodeError:

@@ -26,15 +26,19 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from pipeline.addresses import check_topics, parse_subscriber_csv
+from pipeline.bounded import FileRefused, decode_text, read_regular_file
 from pipeline.clock import Clock, clock_from_env
 from pipeline.config import DEFAULT_SOURCE, SOURCE_KINDS, Config, SourceConfig, load_config
+from pipeline.config_checks import source_name_problem
 from pipeline.errors import ConfigError
 from pipeline.health import assess
 from pipeline.records import (
     Failure,
     HealthReport,
     IngestReport,
+    PageRemoval,
     PageReport,
+    StoredPage,
     StoredPaper,
     SubscriberRecord,
 )
@@ -51,6 +55,9 @@ if TYPE_CHECKING:
     from pipeline.mail.transports import Transport
     from pipeline.run import RunReport
     from pipeline.store.subscribe_requests import RateLimits
+
+
+CSV_MAX_BYTES = 20_000_000  # a subscriber CSV: ~100 bytes a line, so 200k subscribers
 
 
 @dataclass(frozen=True)
@@ -203,10 +210,16 @@ class Paperboy:
         """Ingest saved pages (files, or folders searched for page files); with ``[ingest]
         resolve_titles`` and not ``offline``, title-only papers get their arXiv ids looked up."""
         from pipeline.ingest.fetch import make_client
+        from pipeline.ingest.parse.common import future_date_problem
         from pipeline.ingest.resolve import TitleResolver
         from pipeline.ingest.saved_pages import ingest_files
 
         now = self.clock()
+        problem = source_name_problem(source)
+        if problem is not None:
+            raise ConfigError(problem, key="--source")
+        if listing_date is not None and future_date_problem(listing_date, today=now.date()):
+            raise ConfigError(f"--date {listing_date} is in the future (today is {now.date()} UTC)")
         resolving = self.config.ingest.resolve_titles and not offline
         http = (client or make_client(self.config.http)) if resolving else None  # never offline
         resolver = TitleResolver(self.config.http, http, self.engine, now) if http else None
@@ -238,10 +251,14 @@ class Paperboy:
     ) -> PageReport:
         """Fetch one listing date (default: today, UTC) from one source and store it."""
         from pipeline.ingest.fetch import make_client
+        from pipeline.ingest.parse.common import future_date_problem
         from pipeline.ingest.sources import ingest_source_date
 
         now = self.clock()
         source = self.source(source_name)
+        problem = future_date_problem(day, today=now.date()) if day else None
+        if problem is not None:  # before any request (issue 15.8)
+            raise ConfigError(problem)
         http = client or make_client(self.config.http)
         try:
             return ingest_source_date(
@@ -260,6 +277,35 @@ class Paperboy:
             self.config, engine=self.engine, topics=self.topics, now=self.clock()
         )
 
+    def pages(self, source: str | None = None) -> list[StoredPage]:
+        """The stored pages (one per source and listing date), newest first."""
+        from pipeline.store.engine import read_session
+        from pipeline.store.pages import list_pages
+
+        with read_session(self.engine) as session:
+            return list_pages(session=session, source=source)
+
+    def remove_page(
+        self, source: str, day: date, *, force: bool = False, dry_run: bool = False
+    ) -> PageRemoval:
+        """Take page ``(source, day)`` back out of the store, then rewrite the feeds.
+
+        Refuses an edition that was mailed unless ``force``; ``dry_run`` changes nothing. Takes
+        the run lock (:class:`~pipeline.errors.LockedError` while a run holds it).
+        """
+        from pipeline.store.lock import run_lock
+        from pipeline.store.pages import remove_page, undo_session
+
+        if dry_run:
+            with undo_session(self.engine, dry_run=True) as session:
+                removal = remove_page(session=session, source=source, day=day, force=force)
+            return dataclasses.replace(removal, dry_run=True)
+        with run_lock(self.engine):  # never in the middle of a run's ingest, feeds or emails
+            with undo_session(self.engine, dry_run=False) as session:
+                removal = remove_page(session=session, source=source, day=day, force=force)
+            written = len(self.publish_feeds().written)
+        return dataclasses.replace(removal, feeds_written=written)
+
     def latest_edition(self) -> date:
         """The latest listing date in the store (ConfigError when the store is empty)."""
         from pipeline.store.engine import read_session
@@ -270,6 +316,23 @@ class Paperboy:
         if day is None:
             raise ConfigError("the store holds no edition yet; run `paperboy ingest` first")
         return day
+
+    def _existing_edition(self, day: date) -> date:
+        """``day`` when a page lists it or mail was planned for it, else a ConfigError
+        (issue 15.10: a date with no edition said "0 of 2 would get a digest")."""
+        from pipeline.store.editions import edition_known
+        from pipeline.store.engine import read_session
+        from pipeline.store.papers import last_listing_date
+
+        with read_session(self.engine) as session:
+            if edition_known(session=session, day=day):
+                return day
+            latest = last_listing_date(session=session)
+        hint = f"the latest is {latest}" if latest else "the store holds no page yet"
+        raise ConfigError(
+            f"no edition {day} in the store (no page lists that date; {hint}): "
+            "see `paperboy pages list`"
+        )
 
     def send_edition(
         self,
@@ -286,7 +349,7 @@ class Paperboy:
         """
         from pipeline.mail.send import deliver_edition
 
-        edition = day or self.latest_edition()
+        edition = self._existing_edition(day) if day else self.latest_edition()
         return deliver_edition(
             engine=self.engine, day=edition, job=self.email_job(),
             transport=self.transport(edition), clock=self.clock,
@@ -311,7 +374,7 @@ class Paperboy:
         from pipeline.store.engine import read_session
         from pipeline.store.subscribers import select_subscribers
 
-        edition_day = day or self.latest_edition()
+        edition_day = self._existing_edition(day) if day else self.latest_edition()
         job = self.email_job()
         with read_session(self.engine) as session:
             edition = select_edition(session=session, day=edition_day, topics=job.topics)
@@ -354,13 +417,39 @@ class Paperboy:
         with read_session(self.engine) as session:
             return select_subscribers(session=session, status=status)
 
+    def topic_notes(self) -> list[str]:
+        """Warnings about active subscribers whose chosen topics are no longer configured.
+
+        Issue 15.11: a removed topic's subscribers silently got nothing for it.
+        """
+        configured = {t.slug for t in self.topics}
+        lost: dict[str, int] = {}
+        affected = 0
+        for sub in self.subscribers("active"):
+            missing = [slug for slug in sub.topics if slug not in configured]
+            affected += bool(missing)
+            for slug in missing:
+                lost[slug] = lost.get(slug, 0) + 1
+        if not affected:
+            return []
+        return [
+            f"{affected} subscriber(s) chose topics that are no longer configured "
+            f"({', '.join(sorted(lost))}) and get nothing for them: change their topics with "
+            "`paperboy subscribers add EMAIL --topics ...`"
+        ]
+
     def import_subscribers(self, path: Path) -> ImportReport:
         """Add subscribers from a CSV with ``email`` and ``topics`` columns, in one transaction;
         bad lines are reported and skipped."""
         from pipeline.store.engine import write_session
         from pipeline.store.subscribers import add_subscriber
 
-        rows = parse_subscriber_csv(path.read_text(encoding="utf-8-sig"))
+        try:
+            data = read_regular_file(path, max_bytes=CSV_MAX_BYTES, hint=": give a CSV file")
+            text = decode_text(data)
+        except FileRefused as exc:
+            raise ConfigError(exc.detail, path=str(path)) from None
+        rows = parse_subscriber_csv(text)
         known = [t.slug for t in self.topics]
         secret, now = self.secret, self.clock()
         counts = {"added": 0, "updated": 0, "unchanged": 0, "errors": 0}

@@ -66,6 +66,14 @@ class PageReport:
     new: int
     recurring: int
     unchanged: bool = False  # the same content had been ingested before
+    # papers this page put into the store now (not stored before it, on any date); the rest of
+    # ``papers`` was already stored. ``new`` is about dates: first listed on this page's date.
+    added: int = 0
+
+    @property
+    def already_stored(self) -> int:
+        """Papers of the page the store held before this page was stored."""
+        return self.papers - self.added
 
     def as_dict(self) -> dict[str, object]:
         """JSON-ready form used by ``paperboy ingest --json``."""
@@ -76,6 +84,9 @@ class PageReport:
             "papers": self.papers,
             "new": self.new,
             "recurring": self.recurring,
+            "added": self.added,
+            "already_stored": self.already_stored,
+            "unchanged": self.unchanged,
         }
 
 
@@ -103,6 +114,34 @@ class IngestReport:
     def ok(self) -> bool:
         """True when no page failed."""
         return not self.failures
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPage:
+    """A page the store holds: one source's listing of one date (``paperboy pages list``)."""
+
+    source: str
+    listing_date: date
+    papers: int
+    origin: str  # the file or URL it was last read from
+    ingested_at: datetime
+    mailed: int  # messages of its edition sent, uncertain or in flight
+
+
+@dataclass(frozen=True, slots=True)
+class PageRemoval:
+    """What removing a page changed (or, in a dry run, would change)."""
+
+    source: str
+    listing_date: date
+    appearances: int  # appearances removed
+    papers_deleted: int  # papers listed on no other page, removed with their aliases
+    papers_changed: int  # papers left whose first/last seen or times seen changed
+    mailed: int  # messages of the edition that were sent, uncertain or in flight
+    edition_gone: bool  # no other source lists this date
+    cancelled: int = 0  # pending or retrying messages of the edition, cancelled
+    feeds_written: int = 0  # feed files rewritten afterwards
+    dry_run: bool = False
 
 
 @dataclass(frozen=True, slots=True)

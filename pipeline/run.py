@@ -73,6 +73,12 @@ def dates_to_fetch(have: set[date], last: date | None, today: date, *, max_days:
     return [day for day in window if day not in have or (last is not None and day >= last)]
 
 
+def skipped_days(days: Sequence[date]) -> str:
+    """How a run reports the dates of a source it stopped trying (the next run fetches them)."""
+    span = f"{days[0]}" if len(days) == 1 else f"{days[0]} to {days[-1]}"
+    return f"source skipped for this run: {len(days)} day(s) not fetched ({span})"
+
+
 @dataclass
 class _Progress:
     pages: list[PageReport] = field(default_factory=list)
@@ -121,13 +127,16 @@ def _ingest_live(
             f"source {source.name}: {missed} older missed day(s) not fetched "
             f"(catch_up_max_days = {cfg.ingest.catch_up_max_days})"
         )
-    for day in days:
+    for number, day in enumerate(days):
         try:
             report = ingest_source_date(
                 source, day, http=cfg.http, client=client, engine=engine, now=now, sleep=sleep,
                 max_file_bytes=cfg.ingest.max_page_bytes, on_stored=mark_edition,
             )  # fmt: skip
         except FetchError as exc:
+            if exc.source_unreachable:  # every other date would cost the same: one line, stop
+                progress.fail(source.name, f"{exc}; {skipped_days(days[number:])}")
+                return
             progress.fail(f"{source.name} {day}", str(exc))
             if exc.deferred_until is not None:  # rate-limited: stop this source for this run
                 progress.notes.append(f"source {source.name}: deferred until {exc.deferred_until}")
@@ -167,9 +176,12 @@ def ingest_all(
             before = len(progress.failures)
             if source.kind == "files":
                 folders = [source.path] if source.path is not None else []
-                if not all(folder.exists() for folder in folders):
-                    progress.notes.append(f"source {source.name}: folder {source.path} missing")
-                    progress.sources[source.name] = f"folder {source.path} missing"
+                if not all(folder.is_dir() for folder in folders):  # an error: exit 1 (15.10)
+                    progress.fail(
+                        source.name,
+                        f"folder {source.path} not found: create it or fix [[sources]] path",
+                    )
+                    progress.sources[source.name] = f"folder {source.path} not found"
                     continue
                 _ingest_folder(folders, cfg, engine=engine, now=now, progress=progress,
                                source=source.name, resolver=resolver)  # fmt: skip
@@ -231,6 +243,7 @@ def run_once(
     except PipelineError as exc:
         progress.fail("feeds", str(exc))
     emails = send_emails(pb, editions=editions, progress=progress)
+    progress.notes.extend(pb.topic_notes())  # subscribers of removed topics (issue 15.11)
     _close_run(pb, run_id, progress)
     return RunReport(
         pages=tuple(progress.pages),

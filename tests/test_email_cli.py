@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from pipeline.cli import cli
-from pipeline.config import parse_smtp_url
+from pipeline.config import SmtpTarget, parse_smtp_url
 from pipeline.errors import DeliveryError
 from pipeline.mail.smtp import open_smtp
 from pipeline.store.engine import init_db, make_engine
@@ -66,6 +66,8 @@ def test_subscribers_add_rejects_unknown_topic_and_bad_address(tmp_path):
         ("ann@example.org", "nope,long-context", "unknown topic(s) nope; valid: long-context, "),
         ("not an address", "long-context", "'not an address' is not an email address"),
         ("a@b.org", ",", "choose at least one topic; valid: long-context"),
+        # issue 15.2: the email package decodes an encoded word into a line feed
+        ("=?UTF-8?Q?a=0A?=@example.org", "long-context", "RFC 2047 encoded word"),
     ):
         result = CliRunner().invoke(cli, ["subscribers", "add", email, "--topics", topics], env=env)
         assert result.exit_code == 1
@@ -203,3 +205,132 @@ def test_starttls_without_verification_only_with_warning(tls_server, caplog):
         )
     conn.quit()
     assert "TLS certificate verification is OFF" in caplog.text
+
+
+def test_no_password_goes_out_unencrypted_to_a_target_that_does_not_allow_it():
+    """Issue 15.4, at the wire: a target that must not AUTH in clear never sends AUTH without
+    TLS, whatever built it (the URL parser already refuses such a URL for non-loopback hosts)."""
+    seen: list[str] = []
+
+    def record(server, session, envelope, mechanism, auth_data):
+        from aiosmtpd.smtp import AuthResult
+
+        seen.append(mechanism)
+        return AuthResult(success=True)
+
+    with smtp_sink(Sink(), authenticator=record, auth_require_tls=False) as port:
+        target = SmtpTarget(
+            host="127.0.0.1", port=port, user="robot", password="S3cr3t",
+            starttls=False, implicit_tls=False, allow_plaintext_auth=False,
+        )  # fmt: skip
+        with pytest.raises(DeliveryError, match="refusing to send the password unencrypted"):
+            open_smtp(target, timeout=5)
+    assert seen == []
+
+
+def test_starttls_on_a_server_without_it_says_how_to_fix():
+    with (
+        smtp_sink(Sink()) as port,
+        pytest.raises(DeliveryError, match=r"does not offer STARTTLS.*smtps://"),
+    ):
+        open_smtp(parse_smtp_url(f"smtp://127.0.0.1:{port}?starttls=true"), timeout=5)
+
+
+def test_emails_prints_no_bare_progress_label_when_not_a_terminal(tmp_path):
+    """Issue 15.10: a bare "sending 2026-11-23" landed on stderr (cron mail) every run."""
+    _config, env = _setup(tmp_path)
+    _invoke(env, "subscribers", "add", "ann@example.org", "--topics", "long-context")
+    result = CliRunner().invoke(cli, ["emails"], env=env)
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ""
+
+
+@pytest.mark.parametrize("dry_run", [False, True])
+def test_emails_for_an_edition_that_does_not_exist_is_an_error(tmp_path, dry_run):
+    """Issue 15.10: said "0 of 2 would get a digest" and exited 0."""
+    _config, env = _setup(tmp_path)
+    _invoke(env, "subscribers", "add", "ann@example.org", "--topics", "long-context")
+    args = ["emails", "--edition", "2026-11-30", *(["--dry-run"] if dry_run else [])]
+    result = CliRunner().invoke(cli, args, env=env)
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "Error: no edition 2026-11-30 in the store (no page lists that date; the latest is "
+        "2026-11-23): see `paperboy pages list`\n"
+    )
+    assert not (tmp_path / "out" / "outbox").exists()
+
+
+def test_row_left_sending_by_a_killed_run_is_reported_not_hidden(tmp_path):
+    """Issue 15.10: a killed `emails` left a row 'sending' that the rerun reported as
+    "uncertain 0"."""
+    from pipeline.mail.send import prepare_edition
+    from pipeline.store.engine import write_session
+    from pipeline.store.outbox import claim_due
+    from tests.email_support import make_job
+
+    _config, env = _setup(tmp_path)
+    _invoke(env, "subscribers", "add", "ann@example.org", "--topics", "long-context")
+    engine = make_engine(f"sqlite:///{tmp_path / 'p.db'}")
+    prepare_edition(engine=engine, day=DAY2, job=make_job(), now=NOW)
+    with write_session(engine) as session:  # what a process killed after its claim leaves
+        assert len(claim_due(session=session, edition=DAY2, now=NOW, limit=1)) == 1
+    engine.dispose()
+    result = CliRunner().invoke(cli, ["emails"], env={**env, "PAPERBOY_NOW": NOW.isoformat()})
+    assert "still sending 1" in result.stdout
+    assert result.stderr == (
+        "Note: 1 message(s) of edition 2026-11-23 still 'sending': another process is sending "
+        "it, or one that died may have; it turns 'uncertain' (and is reported) once its "
+        "15-minute lease ends\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("encoding", "ok"), [("utf-16", True), ("utf-8-sig", True), ("latin-1", False)]
+)
+def test_subscribers_import_encodings(tmp_path, encoding, ok):
+    """Issue 15.11: a UTF-16 or Latin-1 CSV (what spreadsheets export) ended in a traceback."""
+    _config, env = _setup(tmp_path)
+    csv_file = tmp_path / "subs.csv"
+    text = "email,topics,name\nrene@example.org,long-context,René\n"  # a name column, ignored
+    csv_file.write_text(text, encoding=encoding)
+    result = CliRunner().invoke(cli, ["subscribers", "import", str(csv_file)], env=env)
+    if ok:
+        assert result.exit_code == 0, result.output
+        assert result.stdout == "1 added, 0 updated, 0 unchanged, 0 errors\n"
+    else:
+        assert result.exit_code == 1
+        assert result.exception is None or isinstance(result.exception, SystemExit)
+        assert result.stderr == (
+            f"Error: {csv_file}: not UTF-8 text (byte 0xe9 on line 2, at offset 51; Latin-1 or "
+            "Windows-1252?): save the file as UTF-8\n"
+        )
+
+
+def test_subscribers_of_a_removed_topic_are_reported(tmp_path):
+    """Issue 15.11: a removed topic's subscribers silently got nothing."""
+    _config, env = _setup(tmp_path)
+    _invoke(env, "subscribers", "add", "ann@example.org", "--topics", "long-context")
+    topics = tmp_path / "topics.toml"
+    topics.write_text('[[topics]]\nslug = "other"\ntitle = "Other"\ninclude = ["x"]\n')
+    config = Path(env["PAPERBOY_CONFIG"])
+    config.write_text(f'topics_file = "{topics}"\n' + config.read_text())
+    listed = _invoke(env, "subscribers", "list")
+    assert listed.stdout == "ann@example.org\tactive\tlong-context (not configured)\n"
+    result = CliRunner().invoke(cli, ["emails"], env=env)
+    assert (
+        "Note: 1 subscriber(s) chose topics that are no longer configured (long-context) and get "
+        "nothing for them: change their topics with `paperboy subscribers add EMAIL --topics ...`"
+    ) in result.stderr
+
+
+def test_config_shows_site_smtp_and_topics_file(tmp_path):
+    """Issue 15.11: `paperboy config` hid the site URL, SMTP and the topics file."""
+    _config, env = _setup(tmp_path, smtp_url="smtp://digest@mail.example.org:587")
+    env["PAPERBOY_SMTP_PASSWORD"] = "S3cr3t-never-shown"
+    result = CliRunner().invoke(cli, ["config"], env=env)
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert "site URL: https://digest.example.org/" in lines
+    assert "SMTP: smtp://digest@mail.example.org:587, STARTTLS, password set" in lines
+    assert any(line.startswith("topics file: ") and "topics.toml" in line for line in lines)
+    assert "S3cr3t" not in result.output

@@ -218,7 +218,7 @@ def test_offline_runs_and_files_sources(tmp_path: Path, engine: Engine) -> None:
     clock.at = at("2026-08-19", "09:00")
     report = pb.status()
     assert [p.key for p in report.problems] == ["source:inbox"]
-    assert f"folder {tmp_path / 'no'} missing" in report.problems[0].message
+    assert f"folder {tmp_path / 'no'} not found" in report.problems[0].message
     hf = report.snapshot.sources[0]
     assert (hf.name, hf.last_attempt_at, hf.consecutive_failures) == ("hf-daily", None, 0)
 

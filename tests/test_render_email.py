@@ -175,6 +175,10 @@ def test_render_bodies_caps_html_size_with_view_all_link():
     bodies = _render(edition, job=make_job(max_papers=400, abstract_chars=5000))
     assert len(bodies.html.encode()) < HTML_LIMIT
     assert "view all online" in bodies.html
+    # issue 15.11: the link went to the site root; it is the edition's own page
+    view_all = 'href="https://digest.example.org/editions/2026-11-23"'
+    assert view_all in bodies.html
+    assert "https://digest.example.org/editions/2026-11-23" in bodies.text
     assert bodies.html.index("Unsubscribe") < 2000 + bodies.html.index("<body")
 
 

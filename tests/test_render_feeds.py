@@ -201,3 +201,15 @@ def test_pick_topic_papers_stops_when_every_feed_is_full():
     assert [p.title for p, _ in picked["lc"]] == [f"Long context {i}" for i in (1, 3, 5, 7, 9)]
     assert len(picked["all"]) == 5
     assert len(read) == 11  # stopped right after both feeds filled
+
+
+@pytest.mark.parametrize("render", [render_rss, render_atom])
+def test_bidi_overrides_never_reach_feed_titles(render):
+    """Issue 15.11: U+202E survived in feed titles (a reader shows "rtl exe.png" reversed)."""
+    tricky = paper(
+        "title:rtl", "rtl \u202egnp.exe\u202c and \u2066isolate\u2069", abstract="a\u202eb"
+    )
+    data = render(sample_feed(papers=[(tricky, 1)])).decode()
+    for mark in ("\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2069"):
+        assert mark not in data
+    assert parse_clean(data.encode()).entries[0].title == "rtl gnp.exe and isolate"

@@ -52,6 +52,10 @@ def test_normalize_email_strips_and_lowercases_domain(raw, address, key):
         "eve@-bad-.org",
         ".eve@example.org",
         "x" * 250 + "@example.org",
+        # RFC 2047 encoded words: the email package decodes them inside addresses (issue 15.2)
+        "=?UTF-8?Q?a=0A?=@example.org",
+        "=?utf-8?b?Cg==?=@example.org",
+        "ann=?UTF-8?Q??=@example.org",
     ],
 )
 def test_normalize_email_rejects_unsafe_addresses(raw):

@@ -12,6 +12,7 @@ from pipeline.store.subscribe_requests import RateLimits
 from pipeline.store.subscribers import remove_subscriber, select_subscribers
 from pipeline.store.tables import SubscribeRequest
 from pipeline.web.tokens import Tokens
+from tests.conftest import NOW
 from tests.email_support import DAY2, make_job, seed
 from tests.web_support import (
     SITE,
@@ -198,6 +199,7 @@ HOSTILE = [
     "a" * 10_000,
     "ann@" + "a" * 10_000 + ".org",
     "=?UTF-8?Q?=0A?=Bcc: eve@example.org",
+    "=?UTF-8?Q?a=0A?=@example.org",  # issue 15.2: was a bare 500, stored as mailed
     "\x00\x1b[31m",
 ]
 
@@ -222,6 +224,9 @@ def test_hostile_email_field_is_refused_and_escaped(site, value):
     }
     assert eml_messages(cfg) == []
     assert subscribers(engine) == {}
+    assert response.headers["X-Frame-Options"] == "DENY"
+    with read_session(engine) as session:
+        assert [row.mailed for row in session.exec(select(SubscribeRequest))] == []
 
 
 @pytest.mark.parametrize("value", HOSTILE)
@@ -320,3 +325,25 @@ def test_failed_delivery_is_503_and_does_not_count(tmp_path, engine, clock):
     with read_session(engine) as session:
         mailed = [row.mailed for row in session.exec(select(SubscribeRequest))]
     assert mailed == [False]
+
+
+def test_unexpected_error_is_a_500_page_with_security_headers_and_nothing_counts_as_mailed(
+    site, monkeypatch
+):
+    """Issue 15.2: an exception while mailing gave a bare 500 (no CSP) and left the request
+    recorded as mailed although nothing was sent."""
+    cfg, engine, _client = site
+
+    def broken(*_args, **_kwargs):
+        raise ValueError("invalid arguments; address parts cannot contain CR or LF")
+
+    monkeypatch.setattr("pipeline.web.subscription.confirmation_message", broken)
+    client = TestClient(build_app(cfg, engine, Clock(NOW)), base_url=SITE)
+    response = post_subscribe(client, "ann@example.org", "long-context")
+    assert response.status_code == 500
+    assert response.headers["Content-Security-Policy"].startswith("default-src 'none'")
+    assert response.headers["Cache-Control"] == "no-store"
+    assert "did not work" in parse_page(response.text).text
+    with read_session(engine) as session:
+        assert [row.mailed for row in session.exec(select(SubscribeRequest))] == [False]
+    assert eml_messages(cfg) == []

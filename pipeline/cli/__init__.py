@@ -48,6 +48,10 @@ COMMANDS: dict[str, LazyCommand] = {
         "pipeline.cli.ingest_cmds:ingest",
         "Ingest saved digest pages (files or folders) and report new/recurring papers per page.",
     ),
+    "pages": LazyCommand(
+        "pipeline.cli.page_cmds:pages",
+        "List the stored pages (one per source and date) or remove a wrong one.",
+    ),
     "papers": LazyCommand(
         "pipeline.cli.ingest_cmds:papers",
         "List papers in the store, newest first (optionally filtered).",

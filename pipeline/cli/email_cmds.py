@@ -65,8 +65,10 @@ def emails(
         days, prefix = [day or pb.latest_edition()], ""
     ok = True
     for edition in days:
+        # a progress bar only for a person watching: in cron mail a bare label is noise (15.10)
+        hidden = worker or not sys.stderr.isatty()
         with click.progressbar(
-            length=1, label=f"sending {edition}", file=sys.stderr, hidden=worker
+            length=1, label=f"sending {edition}", file=sys.stderr, hidden=hidden
         ) as bar:
 
             def start(todo: int) -> None:
@@ -79,8 +81,13 @@ def emails(
         click.echo(prefix + report.summary())
         for problem in report.problems():
             click.echo(f"Error: {problem}", err=True)
+        note = report.in_flight_note(pb.config.email.lease_minutes)
+        if note and not worker:  # workers see each other's rows in flight: that is normal
+            click.echo(f"Note: {note}", err=True)
         ok = ok and report.ok
         if report.stopped:
             break
+    for topic_note in pb.topic_notes():
+        click.echo(f"Note: {topic_note}", err=True)
     if not ok:
         sys.exit(1)

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from pipeline.cli.common import App, pass_app
+from pipeline.cli.ingest_cmds import ingest_summary, page_line
 from pipeline.errors import LockedError
 from pipeline.records import Failure, PageReport
 
@@ -34,10 +35,8 @@ def run(app: App, extra_pages: tuple[Path, ...], offline: bool) -> None:
     """
 
     def on_page(report: PageReport) -> None:
-        click.echo(
-            f"ingested {report.origin}: {report.listing_date} papers {report.papers}, "
-            f"new {report.new}, recurring {report.recurring}"
-        )
+        if not report.unchanged:  # quiet when a page changed nothing (issue 15.10)
+            click.echo(f"ingested {page_line(report)}")
 
     def on_failure(failure: Failure) -> None:
         click.echo(f"Error: {failure.origin}: {failure.message}", err=True)
@@ -51,16 +50,13 @@ def run(app: App, extra_pages: tuple[Path, ...], offline: bool) -> None:
         return
     for note in report.notes:
         click.echo(note, err=True)
-    if report.feeds is not None:
+    if report.feeds is not None and report.feeds.written:  # quiet when no byte changed
         click.echo(
             f"feeds: {report.feeds.feeds} feed(s) in {report.feeds.folder}, "
             f"{len(report.feeds.written)} file(s) written, {report.feeds.unchanged} unchanged"
         )
     for email in report.emails:
         click.echo(f"emails: {email.summary()}")
-    click.echo(
-        f"run done: {len(report.pages)} page(s), {sum(p.new for p in report.pages)} new paper(s), "
-        f"{len(report.failures)} error(s)"
-    )
+    click.echo(f"run done: {ingest_summary(report.pages, len(report.failures))}")
     if not report.ok:
         sys.exit(1)

@@ -46,10 +46,12 @@ def remove_cmd(app: App, email: str) -> None:
 )
 @pass_app
 def list_cmd(app: App, status: str | None) -> None:
-    """List subscribers: address, status, topics."""
+    """List subscribers: address, status, topics (those no longer configured are marked)."""
     found = app.pb.subscribers(status)
+    configured = {topic.slug for topic in app.pb.topics}
     for sub in found:
-        click.echo(f"{sub.email}\t{sub.status}\t{','.join(sub.topics)}")
+        topics = [s if s in configured else f"{s} (not configured)" for s in sub.topics]
+        click.echo(f"{sub.email}\t{sub.status}\t{','.join(topics)}")
     click.echo(f"{len(found)} subscriber(s)", err=True)
 
 

@@ -25,6 +25,14 @@ RANK_SPAN = 3600
 _TAG_SAFE = ":/.-_~@!$&'()*+,;="
 
 RankedPaper = tuple[StoredPaper, int]  # a paper and its best rank on its first-seen day
+# Bidi embedding, override and isolate controls: "rtl \u202egnp.exe" shows as "rtl exe.png" in a
+# reader (issue 15.11); emails and web pages drop them too (pipeline.mail.headers.plain_text).
+_BIDI = dict.fromkeys([*range(0x202A, 0x202F), *range(0x2066, 0x206A)])
+
+
+def feed_text(value: str) -> str:
+    """Plain text for a feed: controls and bidi overrides out, whitespace folded."""
+    return clean_text(value.translate(_BIDI))
 
 
 def pick_topic_papers(
@@ -111,11 +119,11 @@ def summary_html(paper: StoredPaper) -> str:
     esc = html.escape
     parts = []
     if paper.tldr:
-        parts.append(f"<p><strong>TL;DR:</strong> {esc(clean_text(paper.tldr))}</p>")
+        parts.append(f"<p><strong>TL;DR:</strong> {esc(feed_text(paper.tldr))}</p>")
     if paper.abstract_rest:
-        parts.append(f"<p>{esc(clean_text(paper.abstract_rest))}</p>")
+        parts.append(f"<p>{esc(feed_text(paper.abstract_rest))}</p>")
     if paper.authors:
-        parts.append(f"<p>Authors: {esc(', '.join(clean_text(a) for a in paper.authors))}</p>")
+        parts.append(f"<p>Authors: {esc(', '.join(feed_text(a) for a in paper.authors))}</p>")
     parts += [part for part in (_counts(paper), _links(paper)) if part]
     days = "day" if paper.times_seen == 1 else "days"
     parts.append(
@@ -129,7 +137,7 @@ def feed_entry(paper: StoredPaper, rank: int, *, tagging_entity: str) -> FeedEnt
     """One feed item for a paper; its GUID comes from the paper key only."""
     return FeedEntry(
         guid=tag_uri(tagging_entity, f"paper/{paper.key}"),
-        title=clean_text(paper.title) or paper.key,
+        title=feed_text(paper.title) or paper.key,
         link=paper.url,
         summary_html=summary_html(paper),
         published=entry_instant(paper.first_seen, rank),

@@ -25,7 +25,7 @@ from pipeline.feeds.items import (
     day_start,
     pick_topic_papers,
 )
-from pipeline.feeds.render import render_atom, render_opml, render_rss
+from pipeline.feeds.render import GENERATOR, render_atom, render_opml, render_rss
 from pipeline.feeds.write import remove_stale_temp_files, write_feed
 from pipeline.records import FeedInput
 from pipeline.store.engine import read_session, write_session
@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 TAGGING_ENTITY_KEY = "feed_tagging_entity"  # Meta key: "<authority>,<YYYY-MM-DD>" (RFC 4151)
 FEEDS_DIR = "feeds"
 INDEX_NAME = "index.opml"
+FEED_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}\.(xml|atom|opml)$")  # what we write and serve
 # RFC 4151 authorityName: a DNS name or an email address.
 _AUTHORITY = re.compile(
     r"^(?:[A-Za-z0-9._%+-]+@)?[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*$"
@@ -55,6 +56,7 @@ class FeedsReport:
     feeds: int  # topic feeds plus "all"
     written: tuple[Path, ...]  # files whose bytes changed
     unchanged: int  # files left alone (same bytes)
+    removed: tuple[Path, ...] = ()  # feeds of topics no longer configured
 
 
 def new_tagging_entity(*, now: datetime, authority: str | None = None) -> str:
@@ -141,6 +143,32 @@ def render_all_feeds(
     files[folder / INDEX_NAME] = render_opml(feeds, title=f"{cfg.output.title} feeds")
     remove_stale_temp_files(folder, now=now)
     written = tuple(path for path, data in files.items() if write_feed(path, data))
+    removed = remove_orphan_feeds(folder, keep=set(files))
     return FeedsReport(
-        folder=folder, feeds=len(feeds), written=written, unchanged=len(files) - len(written)
+        folder=folder,
+        feeds=len(feeds),
+        written=written,
+        unchanged=len(files) - len(written),
+        removed=removed,
     )
+
+
+def remove_orphan_feeds(folder: Path, *, keep: set[Path]) -> tuple[Path, ...]:
+    """Delete our feed files whose topic is no longer configured (issue 15.11: served forever).
+
+    Only files that are feeds we wrote are touched: a feed name, our ``<generator>`` and a self
+    link to ``feeds/<that name>`` in their head; anything else in the folder stays.
+    """
+    generator = f"<generator>{GENERATOR}</generator>".encode()
+    removed = []
+    for path in sorted(folder.glob("*.*")):
+        if path in keep or path.suffix not in (".xml", ".atom") or not FEED_NAME.match(path.name):
+            continue
+        try:
+            head = path.read_bytes()[:4096]
+        except OSError:
+            continue
+        if generator in head and f'/{FEEDS_DIR}/{path.name}" rel="self"'.encode() in head:
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return tuple(removed)

@@ -165,9 +165,16 @@ def digest_context(
         "recurring": recurring,
         "new_total": len(edition.new),
         "recurring_total": len(edition.recurring),
-        "view_all_url": settings.site_url or None,
+        # the edition's own page (issue 15.11: the site root), filtered when one topic is chosen
+        "view_all_url": settings.url_for(edition_path(edition.day, chosen)),
         "unsubscribe_url": UNSUBSCRIBE_PLACEHOLDER,
     }
+
+
+def edition_path(day: date, chosen: Sequence[str]) -> str:
+    """The web page of an edition (``paperboy serve``): ``editions/D[?topic=SLUG]``."""
+    path = f"editions/{day.isoformat()}"
+    return f"{path}?topic={quote(chosen[0])}" if len(chosen) == 1 else path
 
 
 def _render(env: jinja2.Environment, name: str, context: Mapping[str, Any]) -> str:

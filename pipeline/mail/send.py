@@ -114,10 +114,23 @@ class EmailReport:
         done = self.outcomes
         states = ("sent", "retry", "failed", "uncertain")
         parts = [f"{state} {done.get(state, 0)}" for state in states]
+        sending = self.totals.get("sending", 0)
+        in_flight = f"; still sending {sending}" if sending else ""
         return (
             f"edition {self.edition}: {self.papers} paper(s), {self.planned} new outbox row(s), "
             f"{self.topic_sets} topic set(s); this run: {', '.join(parts)}; "
-            f"uncertain total {self.totals.get('uncertain', 0)}"
+            f"uncertain total {self.totals.get('uncertain', 0)}{in_flight}"
+        )
+
+    def in_flight_note(self, lease_minutes: int = 15) -> str | None:
+        """Rows other processes left ``sending`` (issue 15.10: shown as "uncertain 0")."""
+        sending = self.totals.get("sending", 0)
+        if not sending:
+            return None
+        return (
+            f"{sending} message(s) of edition {self.edition} still 'sending': another process "
+            "is sending it, or one that died may have; it turns 'uncertain' (and is reported) "
+            f"once its {lease_minutes}-minute lease ends"
         )
 
     def problems(self) -> list[str]:

@@ -23,7 +23,7 @@ from pipeline.records import Edition, PageReport, StoredPaper
 from pipeline.store.meta import ensure_meta
 from pipeline.store.paper_meta import rank_by_votes, with_metadata
 from pipeline.store.papers import paper_record
-from pipeline.store.tables import Appearance, Meta, OutboxMessage, Paper
+from pipeline.store.tables import Appearance, Digest, Meta, OutboxMessage, Paper
 from pipeline.topics import Topic, assign_topics
 
 
@@ -90,3 +90,12 @@ def editions_in_flight(*, session: Session) -> set[date]:
         select(col(OutboxMessage.edition)).where(col(OutboxMessage.state) == "sending").distinct()
     )
     return set(found.scalars())
+
+
+def edition_known(*, session: Session, day: date) -> bool:
+    """True when a page lists ``day`` or outbox rows exist for it (mail planned or sent)."""
+    listed = session.exec(select(col(Digest.id)).where(col(Digest.listing_date) == day)).first()
+    if listed is not None:
+        return True
+    planned = select(col(OutboxMessage.id)).where(col(OutboxMessage.edition) == day)
+    return session.exec(planned).first() is not None

@@ -241,6 +241,7 @@ def upsert_page(*, session: Session, page: Page, now: datetime) -> PageReport:
         new=len(changes.new),
         recurring=len(changes.recurring),
         unchanged=unchanged,
+        added=sum(1 for first in earliest.values() if first is None),  # not stored before
     )
 
 

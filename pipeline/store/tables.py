@@ -244,6 +244,8 @@ class AlertLog(SQLModel, table=True):
     state: str = Field(default="sending", max_length=20)  # sending | sent | failed | uncertain
     message_id: str = Field(max_length=200)
     created_at: datetime = _utc_column(nullable=False)
+
+
 class PaperMeta(SQLModel, table=True):
     """The community's latest word on a paper (Hugging Face API entries, docs/hf-formats.md §2).
 

@@ -5,7 +5,6 @@ I/O edge: HTTP handlers over the store (read transactions) and the output folder
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -13,8 +12,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from pipeline.feeds.items import pick_topic_papers
-from pipeline.feeds.publish import FEEDS_DIR, INDEX_NAME
+from pipeline.feeds.items import ALL_SLUG, pick_topic_papers
+from pipeline.feeds.publish import FEED_NAME, FEEDS_DIR, INDEX_NAME
 from pipeline.records import Edition, StoredPaper
 from pipeline.store.archive import (
     EditionSummary,
@@ -31,7 +30,6 @@ from pipeline.web.conditional import MEDIA_TYPES, etag_for, http_date, is_not_mo
 from pipeline.web.context import web_of
 from pipeline.web.views import clean_query, papers_view, topic_view
 
-_FEED_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}\.(xml|atom|opml)$")
 CACHE_ENTRIES = 256  # topic pages kept in memory (cleared when full)
 TOPIC_LIMIT = 50  # newest papers shown on a topic page
 FEED_CACHE_SECONDS = 900  # readers poll every few minutes to hours; feeds change once a day
@@ -155,6 +153,12 @@ async def feed_file(request: Request) -> Response:
     web = web_of(request)
     name = str(request.path_params.get("name", INDEX_NAME))
     path = web.cfg.output_dir / FEEDS_DIR / name
-    if not _FEED_NAME.match(name) or not path.is_file():
+    if not FEED_NAME.match(name) or not path.is_file():
         return web.message("Not found", "There is no feed at this address.", status=404)
+    slug = name.rsplit(".", 1)[0]
+    if name != INDEX_NAME and slug != ALL_SLUG and web.topic(slug) is None:
+        # a topic removed from the configuration: its old file is not served (issue 15.11)
+        return web.message(
+            "Gone", "This feed's topic was removed; unsubscribe from it in your reader.", status=410
+        )
     return await run_in_threadpool(_feed_response, path, request)

@@ -110,10 +110,14 @@ def _request_and_mail(web: Web, address: str, key: str, topics: Sequence[str], i
         _send_confirmation(
             web, request_id=request_id, address=address, key=key, topics=topics, now=now
         )
-    except DeliveryError:
+    except BaseException as exc:
+        # Whatever stopped the mail (a refused delivery, or a bug building it: issue 15.2), the
+        # request must not count as mailed: it was recorded as mailed only to reserve the limit.
         with write_session(web.engine) as session:
             mark_unmailed(session=session, request_id=request_id)
-        return "delivery"
+        if isinstance(exc, DeliveryError):
+            return "delivery"
+        raise
     return "sent"
 
 

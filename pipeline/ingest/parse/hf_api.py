@@ -68,21 +68,15 @@ def _unwrap(data: Any, *, origin: str, lenient: bool, listing_date: date) -> lis
     raise ParseError(origin, f"expected a JSON list of entries, got {type(data).__name__}")
 
 
-def load_entries(text: str, *, origin: str, listing_date: date, lenient: bool) -> list[Any]:
-    """Decode the JSON text of a daily papers response into raw entry objects.
-
-    ``lenient`` accepts the two defects of saved archives (docs/hf-formats.md §2.8): a list of
-    Python-repr strings and a ``{"status", "date", "data": [...]}`` wrapper. Both come from a
-    third-party collector, never from the API, so live responses are parsed strictly: a string
-    or wrapper from the live API means something else answered, and we refuse it.
-    """
+def decode_json(text: str, *, origin: str) -> Any:
+    """The JSON value of ``text``; empty, HTML, truncated or invalid text is a clear error."""
     body = text.lstrip("\ufeff \t\r\n")
     if not body:
         raise ParseError(origin, "empty response: expected a JSON list of entries")
     if body.startswith("<"):
         raise ParseError(origin, f"HTML served instead of JSON (starts with {body[:40]!r})")
     try:
-        data = json.loads(body)
+        return json.loads(body)
     except json.JSONDecodeError as exc:
         if exc.pos >= len(body.rstrip()) or exc.msg.startswith("Unterminated string"):
             raise ParseError(
@@ -91,6 +85,17 @@ def load_entries(text: str, *, origin: str, listing_date: date, lenient: bool) -
         raise ParseError(
             origin, f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
         ) from None
+
+
+def load_entries(text: str, *, origin: str, listing_date: date, lenient: bool) -> list[Any]:
+    """Decode the JSON text of a daily papers response into raw entry objects.
+
+    ``lenient`` accepts the two defects of saved archives (docs/hf-formats.md §2.8): a list of
+    Python-repr strings and a ``{"status", "date", "data": [...]}`` wrapper. Both come from a
+    third-party collector, never from the API, so live responses are parsed strictly: a string
+    or wrapper from the live API means something else answered, and we refuse it.
+    """
+    data = decode_json(text, origin=origin)
     items = _unwrap(data, origin=origin, lenient=lenient, listing_date=listing_date)
     if lenient:
         items = [
