@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import ssl
 from email import message_from_bytes, policy
 from pathlib import Path
@@ -37,7 +38,8 @@ def _setup(tmp_path: Path, **email: object) -> tuple[Path, dict[str, str]]:
     init_db(engine)
     seed(engine, NOW)
     engine.dispose()
-    return config, {"PAPERBOY_CONFIG": str(config), "PAPERBOY_SECRET": "cli-secret"}
+    env = {"PAPERBOY_CONFIG": str(config), "PAPERBOY_SECRET": "cli-secret"}
+    return config, env | {"PAPERBOY_NOW": NOW.isoformat()}
 
 
 def _invoke(env: dict[str, str], *args: str):
@@ -54,10 +56,18 @@ def test_subscribers_add_is_idempotent_and_lists(tmp_path):
     )
     changed = _invoke(env, "subscribers", "add", "ANN@example.org", "--topics", "long-context")
     listed = _invoke(env, "subscribers", "list")
-    assert first.output == "added: Ann@example.org (long-context, retrieval-rag)\n"
-    assert again.output == "unchanged: Ann@example.org (long-context, retrieval-rag)\n"
-    assert changed.output == "updated: Ann@example.org (long-context)\n"
-    assert listed.stdout == "Ann@example.org\tactive\tlong-context\n"
+    weekly = _invoke(
+        env, "subscribers", "add", "ann@example.org", "--topics", "long-context",
+        "--frequency", "WEEKLY",
+    )  # fmt: skip
+    listed = _invoke(env, "subscribers", "list")
+    assert first.output == "added: Ann@example.org (long-context, retrieval-rag; daily)\n"
+    assert again.output == "unchanged: Ann@example.org (long-context, retrieval-rag; daily)\n"
+    assert changed.output == "updated: Ann@example.org (long-context; daily)\n"
+    assert weekly.output == "updated: Ann@example.org (long-context; weekly)\n"
+    assert listed.stdout == "Ann@example.org\tactive\tlong-context\tweekly\n"
+    keeps = _invoke(env, "subscribers", "add", "ann@example.org", "--topics", "long-context")
+    assert keeps.output == "unchanged: Ann@example.org (long-context; weekly)\n"
 
 
 def test_subscribers_add_rejects_unknown_topic_and_bad_address(tmp_path):
@@ -76,24 +86,28 @@ def test_subscribers_import_and_remove(tmp_path):
     _config, env = _setup(tmp_path)
     csv_file = tmp_path / "subs.csv"
     csv_file.write_text(
-        'email,topics\nann@example.org,long-context\nbob@example.org,"retrieval-rag,mixture-of-experts"\n'
-        "bad address,long-context\ncy@example.org,unknown\n"
+        "email,topics,frequency\nann@example.org,long-context,\n"
+        'bob@example.org,"retrieval-rag,mixture-of-experts",Weekly\n'
+        "bad address,long-context,daily\ncy@example.org,unknown,\n"
+        "dee@example.org,long-context,monthly\n"
     )
     result = _invoke(env, "subscribers", "import", str(csv_file))
     assert result.exit_code == 1
-    assert "2 added, 0 updated, 0 unchanged, 2 errors" in result.stdout
+    assert "2 added, 0 updated, 0 unchanged, 3 errors" in result.stdout
     assert (
         f"Error: {csv_file}:4:" in result.output
         and f"Error: {csv_file}:5: unknown topic" in result.output
+        and f"Error: {csv_file}:6: unknown frequency 'monthly'; valid: daily, weekly"
+        in result.output
     )
     removed = _invoke(env, "subscribers", "remove", "ANN@example.org")
     assert removed.output == "unsubscribed: ANN@example.org\n"
     assert _invoke(
         env, "subscribers", "add", "ann@example.org", "--topics", "long-context"
-    ).output == ("updated: ann@example.org (long-context)\n")  # re-subscribing re-activates
+    ).output == ("updated: ann@example.org (long-context; daily)\n")  # re-subscribing re-activates
     _invoke(env, "subscribers", "remove", "ann@example.org")
     assert _invoke(env, "subscribers", "list", "--status", "active").stdout == (
-        "bob@example.org\tactive\tretrieval-rag,mixture-of-experts\n"
+        "bob@example.org\tactive\tretrieval-rag,mixture-of-experts\tweekly\n"
     )
 
 
@@ -101,19 +115,43 @@ def test_emails_writes_eml_once_without_smtp(tmp_path):
     _config, env = _setup(tmp_path)
     _invoke(env, "subscribers", "add", "ann@example.org", "--topics", "long-context")
     _invoke(env, "subscribers", "add", "bob@example.org", "--topics", "interpretability")
+    env["PAPERBOY_NOW"] = "2026-11-24T07:30:00+00:00"  # DAY2 (the 23rd) settled at 06:00
     dry = _invoke(env, "emails", "--dry-run")
-    assert dry.stdout.startswith(
-        "dry run: edition 2026-11-23: 1 of 2 subscriber(s) would get a digest"
-    )
-    first = _invoke(env, "emails")
+    assert re.sub(r"HTML \d+ bytes", "HTML N bytes", dry.stdout).splitlines() == [
+        "dry run: edition 2026-11-20: 1 of 2 daily subscriber(s) would get a digest, "
+        "2 paper(s), 1 topic set(s), largest HTML N bytes; settled",
+        "dry run: edition 2026-11-23: 1 of 2 daily subscriber(s) would get a digest, "
+        "4 paper(s), 1 topic set(s), largest HTML N bytes; settled",
+    ]
+    first = _invoke(env, "emails")  # every settled edition of the catch-up window
     second = _invoke(env, "emails", "--edition", "2026-11-23")
+    again = _invoke(env, "emails")
     assert first.exit_code == 0, first.output
-    assert "this run: sent 1, retry 0, failed 0, uncertain 0" in first.stdout
+    assert [line.split(":")[0] for line in first.stdout.splitlines()] == [
+        "edition 2026-11-20",
+        "edition 2026-11-23",
+    ]
+    assert first.stdout.count("this run: sent 1, retry 0, failed 0, uncertain 0") == 2
     assert "this run: sent 0, retry 0, failed 0, uncertain 0" in second.stdout
+    assert again.stdout.startswith("nothing due: every edition of the last 14 day(s)")
     files = list((tmp_path / "out" / "outbox" / DAY2.isoformat()).glob("*.eml"))
     assert len(files) == 1
     msg = message_from_bytes(files[0].read_bytes(), policy=policy.default)
     assert msg["To"] == "ann@example.org" and "LongLoRA" in msg.get_body(("plain",)).get_content()
+
+
+def test_emails_waits_for_the_edition_to_settle_and_says_when(tmp_path):
+    _config, env = _setup(tmp_path)
+    _invoke(env, "subscribers", "add", "ann@example.org", "--topics", "long-context")
+    env["PAPERBOY_NOW"] = "2026-11-23T20:00:00+00:00"  # the 23rd's list is still growing
+    _invoke(env, "emails", "--edition", "2026-11-20")
+    dry = _invoke(env, "emails", "--dry-run")
+    nothing = _invoke(env, "emails")
+    assert dry.stdout == ("dry run: edition 2026-11-23: waits, settles at 2026-11-24 06:00 UTC\n")
+    assert nothing.stdout == "nothing due: edition 2026-11-23 settles at 2026-11-24 06:00 UTC\n"
+    early = _invoke(env, "emails", "--dry-run", "--edition", "2026-11-23")
+    assert early.stdout.endswith("; settles at 2026-11-24 06:00 UTC\n")
+    assert not (tmp_path / "out" / "outbox" / DAY2.isoformat()).exists()
 
 
 def test_emails_over_smtp_reports_uncertain_with_exit_1(tmp_path):

@@ -224,14 +224,15 @@ def test_second_run_same_day_sends_nothing_and_changes_no_feed_byte(
     first = run(cfg, engine, Api(), "2026-08-20")
     assert first.ok, first.failures
     sent = sorted((tmp_path / "out" / "outbox").rglob("*.eml"))
+    # the 20th's list is still growing at 09:00 on the 20th: only the 19th is mailed
     assert {e.edition: e.outcomes.get("sent", 0) for e in first.emails} == {
         date(2026, 8, 19): 2,
-        date(2026, 8, 20): 2,
     }
     feeds = {p: p.read_bytes() for p in (tmp_path / "out" / "feeds").iterdir()}
     mtimes = {p: p.stat().st_mtime_ns for p in feeds}
     second = run(cfg, engine, Api(), "2026-08-20")
     assert second.ok and second.emails == () and second.editions == ()
+    assert second.email_note == "nothing due: edition 2026-08-20 settles at 2026-08-21 06:00 UTC"
     assert sorted((tmp_path / "out" / "outbox").rglob("*.eml")) == sent
     assert {p: p.read_bytes() for p in feeds} == feeds
     assert {p: p.stat().st_mtime_ns for p in feeds} == mtimes

@@ -80,7 +80,7 @@ COMMANDS: dict[str, LazyCommand] = {
     ),
     "emails": LazyCommand(
         "pipeline.cli.email_cmds:emails",
-        "Render and deliver the email digests of an edition, each at most once.",
+        "Render and deliver the email editions due, each digest at most once.",
     ),
     "serve": LazyCommand(
         "pipeline.cli.serve_cmds:serve",

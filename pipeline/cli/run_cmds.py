@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from pipeline.cli.common import App, pass_app
 from pipeline.errors import LockedError
 from pipeline.records import Failure, PageReport
+
+if TYPE_CHECKING:
+    from pipeline.mail.send import EmailReport
 
 
 @click.command()
@@ -23,10 +28,14 @@ from pipeline.records import Failure, PageReport
 @click.option(
     "--offline", is_flag=True, help="Skip sources that need the network (hf-api, hf-html)."
 )
+@click.option(
+    "--no-email", "no_email", is_flag=True, help="Ingest and publish the feeds; mail nothing."
+)
 @pass_app
-def run(app: App, extra_pages: tuple[Path, ...], offline: bool) -> None:
+def run(app: App, extra_pages: tuple[Path, ...], offline: bool, no_email: bool) -> None:
     """Run the daily job: ingest all sources (catching up missed days), then render and deliver.
 
+    Emails the editions that have settled within the catch-up window (see `paperboy emails`).
     Exits 1 if any source failed, after delivering what succeeded. If another run holds the
     lock, says so and exits 0 without doing anything.
     """
@@ -42,7 +51,11 @@ def run(app: App, extra_pages: tuple[Path, ...], offline: bool) -> None:
 
     try:
         report = app.pb.run(
-            pages=extra_pages, offline=offline, on_page=on_page, on_failure=on_failure
+            pages=extra_pages,
+            offline=offline,
+            on_page=on_page,
+            on_failure=on_failure,
+            email=not no_email,
         )
     except LockedError as exc:  # cron and the scheduler overlapping is normal: not a failure
         click.echo(f"{exc}; nothing done", err=True)
@@ -54,11 +67,28 @@ def run(app: App, extra_pages: tuple[Path, ...], offline: bool) -> None:
             f"feeds: {report.feeds.feeds} feed(s) in {report.feeds.folder}, "
             f"{len(report.feeds.written)} file(s) written, {report.feeds.unchanged} unchanged"
         )
-    for email in report.emails:
-        click.echo(f"emails: {email.summary()}")
+    click.echo(f"emails: {emails_line(report.emails, report.email_note)}")
     click.echo(
         f"run done: {len(report.pages)} page(s), {sum(p.new for p in report.pages)} new paper(s), "
         f"{len(report.failures)} error(s)"
     )
     if not report.ok:
         sys.exit(1)
+
+
+def emails_line(reports: Sequence[EmailReport], note: str) -> str:
+    """One line for the email stage: what was mailed per edition, or why nothing was."""
+    if not reports:
+        return note
+    parts = []
+    for report in reports:
+        done = report.outcomes
+        states = [
+            f"{state} {done[state]}"
+            for state in ("retry", "failed", "uncertain")
+            if done.get(state)
+        ]
+        extra = f" ({', '.join(states)})" if states else ""
+        parts.append(f"{report.ref.label} sent {done.get('sent', 0)}{extra}")
+    total = sum(report.outcomes.get("sent", 0) for report in reports)
+    return f"{total} sent for {len(reports)} edition(s): {'; '.join(parts)}"

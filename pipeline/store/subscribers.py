@@ -10,10 +10,11 @@ import secrets
 from collections.abc import Sequence
 from datetime import datetime
 
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from pipeline.addresses import normalize_email, token_hash, unsubscribe_token
-from pipeline.records import SubscriberRecord
+from pipeline.records import FREQUENCIES, SubscriberRecord
 from pipeline.store.tables import Subscriber
 
 
@@ -21,13 +22,24 @@ def subscriber_record(row: Subscriber) -> SubscriberRecord:
     """The record of a subscriber row."""
     if row.id is None:
         raise AssertionError("subscriber row without id")
-    return SubscriberRecord(row.id, row.email, tuple(row.topics), row.status, row.token_nonce)
+    return SubscriberRecord(
+        row.id, row.email, tuple(row.topics), row.status, row.token_nonce, row.frequency
+    )
 
 
 def add_subscriber(
-    *, session: Session, email: str, topics: Sequence[str], secret: bytes, now: datetime
+    *,
+    session: Session,
+    email: str,
+    topics: Sequence[str],
+    secret: bytes,
+    now: datetime,
+    frequency: str | None = None,
 ) -> tuple[SubscriberRecord, str]:
-    """Add or update a subscriber (idempotent); return it and added/updated/unchanged."""
+    """Add or update a subscriber (idempotent); return it and added/updated/unchanged.
+
+    ``frequency`` (daily/weekly, already checked) None keeps a subscriber's own, daily for a
+    new one."""
     address, key = normalize_email(email)  # the first spelling given is kept for display
     row = session.exec(select(Subscriber).where(col(Subscriber.email_key) == key)).first()
     if row is None:
@@ -36,6 +48,7 @@ def add_subscriber(
             email=address,
             email_key=key,
             topics=list(topics),
+            frequency=frequency or "daily",
             token_nonce=nonce,
             token_hash=token_hash(unsubscribe_token(secret, nonce)),
             created_at=now,
@@ -44,9 +57,11 @@ def add_subscriber(
         session.add(row)
         session.flush()
         return subscriber_record(row), "added"
-    if list(row.topics) == list(topics) and row.status == "active":
+    wanted = frequency or row.frequency
+    if list(row.topics) == list(topics) and row.status == "active" and row.frequency == wanted:
         return subscriber_record(row), "unchanged"
     row.topics, row.status, row.updated_at = list(topics), "active", now
+    row.frequency = wanted
     session.add(row)
     session.flush()
     return subscriber_record(row), "updated"
@@ -89,3 +104,15 @@ def select_subscribers(*, session: Session, status: str | None = None) -> list[S
     if status is not None:
         query = query.where(col(Subscriber.status) == status)
     return [subscriber_record(row) for row in session.exec(query)]
+
+
+def count_active(*, session: Session) -> dict[str, int]:
+    """Active subscribers per frequency (every frequency present, zero when none)."""
+    query = (
+        select(col(Subscriber.frequency), func.count())
+        .where(col(Subscriber.status) == "active")
+        .group_by(col(Subscriber.frequency))
+    )
+    counts = dict.fromkeys(FREQUENCIES, 0)
+    counts.update({frequency: int(n) for frequency, n in session.execute(query).all()})
+    return counts
