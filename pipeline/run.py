@@ -59,14 +59,25 @@ class RunReport:
         return not self.failures
 
 
+# Today and yesterday are always fetched again: a day's list grows until the day is over, and
+# its email edition is frozen only after that (pipeline/mail/settle.py), so the run that mails
+# it has just read its whole list; papers added even later are then mailed as "Added late".
+RECHECK_DAYS = 2
+
+
 def dates_to_fetch(have: set[date], last: date | None, today: date, *, max_days: int) -> list[date]:
     """Listing dates to fetch, oldest first, within the latest ``max_days`` days up to today:
-    every date not stored yet (missed days, days that failed before) and the last stored date
-    and later (day lists grow during the day, so the latest is fetched again).
+    every date not stored yet (missed days, days that failed before), the last stored date and
+    later, and yesterday (day lists grow during the day, so recent ones are fetched again).
     """
     first = today - timedelta(days=max_days - 1)
     window = [first + timedelta(days=n) for n in range(max_days)]
-    return [day for day in window if day not in have or (last is not None and day >= last)]
+    recent = today - timedelta(days=RECHECK_DAYS - 1)
+    return [
+        day
+        for day in window
+        if day not in have or (last is not None and day >= last) or day >= recent
+    ]
 
 
 @dataclass

@@ -42,7 +42,7 @@ def at(day: str) -> datetime:
         (["10", "17"], "20", 5, ["16", "17", "18", "19", "20"]),  # missed days + the last
         (["10", "17"], "20", 2, ["19", "20"]),  # bounded
         (["16", "18"], "20", 5, ["17", "18", "19", "20"]),  # a day that failed is retried
-        (["18", "19", "20"], "20", 3, ["20"]),  # up to date: only the last again
+        (["18", "19", "20"], "20", 3, ["19", "20"]),  # up to date: yesterday and today again
         (["25"], "20", 3, ["18", "19", "20"]),  # clock moved backwards: missing days only
     ],
 )
