@@ -320,3 +320,34 @@ def test_failed_delivery_is_503_and_does_not_count(tmp_path, engine, clock):
     with read_session(engine) as session:
         mailed = [row.mailed for row in session.exec(select(SubscribeRequest))]
     assert mailed == [False]
+
+
+def frequencies(engine):
+    with read_session(engine) as session:
+        return {s.email: s.frequency for s in select_subscribers(session=session)}
+
+
+def test_subscribe_form_offers_daily_or_weekly_and_confirming_applies_it(site):
+    cfg, engine, client = site
+    page = parse_page(client.get("/subscribe").text)
+    radios = page.inputs("frequency")
+    assert [(r["value"], "checked" in r) for r in radios] == [("daily", True), ("weekly", False)]
+    post_subscribe(client, "ann@example.org", "long-context", frequency="weekly")
+    [message] = eml_messages(cfg)
+    assert (
+        "at this\naddress, weekly, for these topics" in message.get_body(("plain",)).get_content()
+    )
+    done = client.post(local(confirm_link(message)))
+    assert "each Monday" in parse_page(done.text).text
+    assert frequencies(engine) == {"ann@example.org": "weekly"}
+
+
+@pytest.mark.parametrize("value", ["monthly", *HOSTILE])
+def test_unknown_or_hostile_frequency_is_refused_and_not_echoed(site, value):
+    cfg, engine, client = site
+    response = post_subscribe(client, "ann@example.org", "long-context", frequency=value)
+    assert response.status_code == 400
+    page = assert_safe_html(response.text)
+    assert "choose daily or weekly" in page.text
+    assert value not in response.text
+    assert eml_messages(cfg) == [] and subscribers(engine) == {}

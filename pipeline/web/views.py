@@ -14,6 +14,16 @@ from pipeline.mail.headers import excerpt, plain_text, safe_url
 from pipeline.records import StoredPaper
 from pipeline.topics import Topic
 
+# How often a subscriber is mailed (issue 13): value, label, what it means.
+FREQUENCY_CHOICES = (
+    (
+        "daily",
+        "Daily",
+        "Each day's papers the morning after, once the day's list is complete "
+        '(papers added to a day later come in the next digest, marked "Added late").',
+    ),
+    ("weekly", "Weekly", "On Monday: the past week's top papers in each of your topics."),
+)
 TITLE_CHARS = 300
 ABSTRACT_CHARS = 400
 QUERY_CHARS = 200  # longer search strings are cut, not refused
