@@ -204,3 +204,129 @@ def test_weekly_subscriber_gets_one_mail_per_iso_week_and_a_rerun_sends_nothing(
     with engine.connect() as conn:
         kinds = conn.execute(text("SELECT kind, count(*) FROM outbox GROUP BY kind")).all()
     assert dict(kinds) == {"daily": 4, "weekly": 1}
+
+
+ARCHIVE = DATA / "hf" / "archive" / "Paper_metadata_download"  # 5 real days, 2024 to 2026-07-15
+
+
+def _cli(tmp_path: Path, now: str, *args: str) -> Any:
+    """``paperboy ARGS`` at ``now`` (UTC) on a store and topics (one takes every paper) in
+    ``tmp_path``."""
+    from click.testing import CliRunner
+
+    from pipeline.cli import cli
+
+    config = tmp_path / "paperboy.toml"
+    if not config.exists():
+        (tmp_path / "topics.toml").write_text(
+            '[[topics]]\nslug = "everything"\ntitle = "Everything"\ndescription = "all"\n'
+            'include_regex = ["."]\nthreshold = 1.0\n',
+            encoding="utf-8",
+        )
+        config.write_text('topics_file = "topics.toml"\n', encoding="utf-8")
+    env = {
+        "PAPERBOY_CONFIG": str(config),
+        "PAPERBOY_NOW": f"{now}+00:00",
+        "PAPERBOY_SECRET": "cli-secret",
+    }
+    return CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
+
+
+def _emails_lines(result: Any) -> list[str]:
+    return [line for line in result.stdout.splitlines() if line.startswith("emails:")]
+
+
+def _eml(tmp_path: Path) -> list[str]:
+    return sorted(p.parent.name for p in (tmp_path / "out" / "outbox").rglob("*.eml"))
+
+
+def test_run_over_an_archive_without_subscribers_says_so_once(tmp_path: Path) -> None:
+    result = _cli(tmp_path, "2026-07-16T07:30:00", "run", "--offline", "--pages", str(ARCHIVE))
+    assert result.exit_code == 0, result.output
+    assert _emails_lines(result) == ["emails: no active subscriber: no edition planned"]
+    assert _eml(tmp_path) == []
+
+
+def test_run_over_an_archive_mails_no_old_editions(tmp_path: Path) -> None:
+    _cli(tmp_path, "2026-07-16T07:30:00", "subscribers", "add", "ann@example.org",
+         "--topics", "everything")  # fmt: skip
+    late = _cli(tmp_path, "2026-08-21T07:30:00", "run", "--offline", "--pages", str(ARCHIVE))
+    assert _emails_lines(late) == [
+        "emails: nothing due: no papers listed in the last 14 day(s) (catch_up_max_days); "
+        "older editions are mailed only on request: `paperboy emails --edition YYYY-MM-DD`"
+    ]
+    assert _eml(tmp_path) == []
+    asked = _cli(tmp_path, "2026-08-21T07:30:00", "emails", "--edition", "2025-03-17")
+    assert asked.exit_code == 0 and asked.stdout.startswith("edition 2025-03-17: ")
+    assert _eml(tmp_path) == ["2025-03-17"]
+    again = _cli(tmp_path, "2026-08-21T08:30:00", "run", "--offline", "--pages", str(ARCHIVE))
+    assert again.exit_code == 0 and _eml(tmp_path) == ["2025-03-17"]
+
+
+def test_run_mails_the_settled_editions_of_the_window_only(tmp_path: Path) -> None:
+    _cli(tmp_path, "2026-07-16T07:30:00", "subscribers", "add", "ann@example.org",
+         "--topics", "everything")  # fmt: skip
+    quiet = _cli(tmp_path, "2026-07-16T07:30:00", "run", "--no-email", "--offline",
+                 "--pages", str(ARCHIVE))  # fmt: skip
+    assert _emails_lines(quiet) == ["emails: not sent (--no-email)"] and _eml(tmp_path) == []
+    result = _cli(tmp_path, "2026-07-16T07:30:00", "run", "--offline")
+    [line] = _emails_lines(result)
+    assert line.startswith("emails: 1 sent for 1 edition(s): 2026-07-15 sent 1")
+    assert _eml(tmp_path) == ["2026-07-15"]  # not 2024-05-29, 2024-12-11, 2025-...
+
+
+def test_emails_week_sends_a_weekly_edition_on_request(tmp_path: Path) -> None:
+    _cli(tmp_path, "2026-07-16T07:30:00", "run", "--offline", "--pages", str(ARCHIVE))
+    _cli(tmp_path, "2026-07-16T07:30:00", "subscribers", "add", "wes@example.org",
+         "--topics", "everything", "--frequency", "weekly")  # fmt: skip
+    dry = _cli(tmp_path, "2026-07-16T07:30:00", "emails", "--dry-run")
+    assert (
+        dry.stdout == "dry run: weekly edition 2026-W29: waits, settles at 2026-07-20 06:00 UTC\n"
+    )
+    sent = _cli(tmp_path, "2026-07-16T07:30:00", "emails", "--week", "2026-W29")
+    assert sent.stdout.startswith("weekly edition 2026-W29: ")
+    assert _eml(tmp_path) == ["2026-W29"]
+    monday = _cli(tmp_path, "2026-07-20T07:30:00", "run", "--offline")
+    assert _emails_lines(monday) == [
+        "emails: nothing due: every edition of the last 14 day(s) (catch_up_max_days) is sent; "
+        "older ones only with `paperboy emails --edition D`"
+    ]
+    bad = _cli(tmp_path, "2026-07-20T07:30:00", "emails", "--week", "2026-W99")
+    assert bad.exit_code == 1 and "'2026-W99' is not an ISO week like 2026-W05" in bad.stderr
+    empty = _cli(tmp_path, "2026-07-20T07:30:00", "emails", "--edition", "2026-07-14")
+    assert empty.exit_code == 1 and "no papers are listed on 2026-07-14" in empty.stderr
+
+
+def test_a_message_lists_what_was_frozen_even_if_the_day_grows_before_it_is_sent(
+    engine: Engine, sink: tuple[Sink, int]
+) -> None:
+    from pipeline.config import SmtpTarget
+    from pipeline.mail.send import prepare_edition, send_due
+    from pipeline.mail.transports import SmtpTransport
+    from pipeline.records import EditionRef
+    from pipeline.store.engine import write_session
+    from pipeline.store.papers import upsert_page
+    from tests.email_support import make_job, page, subscribe
+
+    box, port = sink
+    now = at("2026-08-21T07:30:00")
+    job = make_job(topics=EVERYTHING)
+    papers = [(f"Paper {n}", f"abstract {n}", f"2608.{n:05d}") for n in range(1, 13)]
+    with write_session(engine) as session:
+        upsert_page(session=session, page=page(D, papers[:10]), now=now)
+    subscribe(engine, now, {"ann@example.org": ["everything"]})
+    edition, report = prepare_edition(engine=engine, day=EditionRef.daily(D), job=job, now=now)
+    assert report.froze and report.planned == 1 and len(edition.new) == 10
+    with write_session(engine) as session:  # two more papers reach D before the row is sent
+        upsert_page(session=session, page=page(D, papers), now=now)
+    transport = SmtpTransport(SmtpTarget("127.0.0.1", port, "", "", False, False), timeout=5)
+    send_due(engine=engine, edition=edition, report=report, job=job, transport=transport,
+             clock=fixed_clock(now))  # fmt: skip
+    assert sections(box.messages[0]) == {"New": [t for t, _a, _x in papers[:10]]}
+    with write_session(engine) as session:
+        upsert_page(session=session, page=page(D1, [("Next day", "x", "2608.99999")]), now=now)
+    later, _report = prepare_edition(engine=engine, day=D1, job=job, now=now)
+    assert [(item.listed_on, item.paper.title) for item in later.late] == [
+        (D, "Paper 11"),
+        (D, "Paper 12"),
+    ]

@@ -34,6 +34,7 @@ class DueWork:
     to_send: tuple[EditionRef, ...] = ()  # frozen, with rows due or left 'sending'
     waiting: tuple[tuple[EditionRef, datetime], ...] = field(default=())  # not settled yet
     uncertain: tuple[EditionRef, ...] = ()  # frozen, with rows 'uncertain' (reported)
+    recent_days: int = 0  # listing dates with papers within the catch-up window
 
     @property
     def editions(self) -> list[EditionRef]:
@@ -47,6 +48,12 @@ class DueWork:
         if self.waiting:
             ref, at = self.waiting[0]
             return f"nothing due: {describe_wait(ref, at)}"
+        if not self.recent_days:
+            return (
+                f"nothing due: no papers listed in the last {window_days} day(s) "
+                "(catch_up_max_days); older editions are mailed only on request: "
+                "`paperboy emails --edition YYYY-MM-DD`"
+            )
         return (
             f"nothing due: every edition of the last {window_days} day(s) "
             "(catch_up_max_days) is sent; older ones only with `paperboy emails --edition D`"
@@ -76,4 +83,5 @@ def find_due(engine: Engine, *, now: datetime, timing: Timing) -> DueWork:
         to_send=tuple(sorted(to_send, key=lambda ref: ref.sort_key)),
         waiting=tuple(waiting),
         uncertain=tuple(uncertain),
+        recent_days=sum(1 for day in days if day >= start),
     )

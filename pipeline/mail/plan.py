@@ -45,6 +45,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from pipeline.errors import ConfigError
+from pipeline.failpoints import failpoint
 from pipeline.mail.contents import build_edition
 from pipeline.mail.render import message_id
 from pipeline.records import Edition, EditionRef, SubscriberRecord
@@ -125,6 +126,7 @@ def plan_edition(
             planned = plan_outbox(
                 session=session, edition=ref.day, rows=wanted, now=now, kind=ref.kind
             )
+            failpoint("before_plan_commit")
         expire_leases(session=session, edition=ref.day, now=now, lease=job.lease, kind=ref.kind)
         if resend_uncertain:
             reopen_uncertain(session=session, edition=ref.day, now=now, kind=ref.kind)
