@@ -16,6 +16,7 @@ import hmac
 import io
 import re
 from collections.abc import Sequence
+from datetime import date, timedelta
 
 from pipeline.errors import ConfigError
 from pipeline.records import FREQUENCIES
@@ -72,6 +73,24 @@ def check_frequency(value: str) -> str:
     if chosen not in FREQUENCIES:
         raise ConfigError(f"unknown frequency {value.strip()!r}; valid: {', '.join(FREQUENCIES)}")
     return chosen
+
+
+def change_frequency(
+    current: tuple[str, str | None, date | None], new: str, *, today: date
+) -> tuple[str, str | None, date | None]:
+    """``(frequency, previous_frequency, frequency_from)`` after asking for ``new`` today.
+
+    The frequency of the running ISO week stays (its daily or weekly digests are what this
+    subscriber gets for its days); ``new`` starts on the next Monday. Asking again for the
+    running week's frequency cancels a pending change. So every listing date belongs to one
+    frequency: nothing is mailed twice (daily, then again weekly) or never (issue 13).
+    """
+    frequency, previous, since = current
+    monday = today - timedelta(days=today.weekday())
+    running = previous if since is not None and monday < since and previous else frequency
+    if new == running:
+        return new, None, None
+    return new, running, monday + timedelta(days=7)
 
 
 def unsubscribe_token(secret: bytes, nonce: str) -> str:

@@ -262,7 +262,24 @@ class SubscriberRecord:
     topics: tuple[str, ...]
     status: str  # one of SUBSCRIBER_STATUSES
     token_nonce: str
-    frequency: str = "daily"  # one of FREQUENCIES
+    frequency: str = "daily"  # one of FREQUENCIES (from ``frequency_from`` on, when set)
+    previous_frequency: str | None = None  # in effect before ``frequency_from``
+    frequency_from: date | None = None  # a Monday: a change of frequency takes effect then
+
+    def frequency_on(self, day: date) -> str:
+        """How often this subscriber is mailed for listing date ``day``: a change of frequency
+        takes effect on the Monday after it was made, so no week is mailed twice or never."""
+        if self.frequency_from is not None and day < self.frequency_from:
+            return self.previous_frequency or self.frequency
+        return self.frequency
+
+    def frequency_text(self, today: date) -> str:
+        """``weekly``, or ``daily until 2026-08-23, then weekly`` while a change is pending."""
+        since = self.frequency_from
+        if since is None or today >= since or not self.previous_frequency:
+            return self.frequency
+        until = since - timedelta(days=1)
+        return f"{self.previous_frequency} until {until.isoformat()}, then {self.frequency}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -128,3 +128,15 @@ def test_weekly_edition_ranks_the_week_and_lists_each_paper_once_per_message() -
         ("A", ["x", "y"], 2),
         ("B", ["z", "w"], 2),  # x was listed under A already
     ]
+
+
+def test_a_change_of_frequency_waits_for_the_next_monday_and_can_be_taken_back() -> None:
+    from pipeline.addresses import change_frequency
+
+    thursday, monday = date(2026, 8, 20), date(2026, 8, 24)
+    asked = change_frequency(("daily", None, None), "weekly", today=thursday)
+    assert asked == ("weekly", "daily", monday)
+    assert change_frequency(asked, "weekly", today=thursday) == asked  # asking again: unchanged
+    assert change_frequency(asked, "daily", today=thursday) == ("daily", None, None)  # taken back
+    assert change_frequency(asked, "daily", today=monday) == ("daily", "weekly", date(2026, 8, 31))
+    assert change_frequency(("daily", None, None), "daily", today=thursday) == ("daily", None, None)

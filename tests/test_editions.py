@@ -330,3 +330,26 @@ def test_a_message_lists_what_was_frozen_even_if_the_day_grows_before_it_is_sent
         (D, "Paper 11"),
         (D, "Paper 12"),
     ]
+
+
+@pytest.mark.timeout(120)
+def test_a_change_of_frequency_starts_on_the_next_monday_so_no_day_is_mailed_twice(
+    tmp_path: Path, engine: Engine, sink: tuple[Sink, int]
+) -> None:
+    box, port = sink
+    site = Installation(tmp_path, engine, port)
+    thursday = site.paperboy(at("2026-08-20T10:00:00"))
+    ada, _how = thursday.add_subscriber("ada@example.org", ["everything"], frequency="weekly")
+    cy, _how = thursday.add_subscriber(WEEKLY, ["everything"], frequency="daily")
+    assert (ada.frequency_on(D), ada.frequency_on(date(2026, 8, 24))) == ("daily", "weekly")
+    assert (cy.frequency_on(D), cy.frequency_on(date(2026, 8, 24))) == ("weekly", "daily")
+    site.run("2026-08-21T07:30:00", {D: 15, D1: 17})
+    site.run("2026-08-22T07:30:00")
+    site.run("2026-08-24T07:30:00")  # W34's weekly edition; daily editions from now on for cy
+    got = {person: [str(m["Subject"]).split(":")[0] for m in _to(box, person)]
+           for person in (*DAILY, WEEKLY)}  # fmt: skip
+    assert got == {
+        "ada@example.org": ["paperboy 2026-08-20", "paperboy 2026-08-21"],  # daily all week
+        "bob@example.org": ["paperboy 2026-08-20", "paperboy 2026-08-21"],
+        WEEKLY: ["paperboy week 2026-W34"],  # weekly for the week it asked in
+    }

@@ -64,10 +64,20 @@ def test_subscribers_add_is_idempotent_and_lists(tmp_path):
     assert first.output == "added: Ann@example.org (long-context, retrieval-rag; daily)\n"
     assert again.output == "unchanged: Ann@example.org (long-context, retrieval-rag; daily)\n"
     assert changed.output == "updated: Ann@example.org (long-context; daily)\n"
-    assert weekly.output == "updated: Ann@example.org (long-context; weekly)\n"
-    assert listed.stdout == "Ann@example.org\tactive\tlong-context\tweekly\n"
+    # NOW is Monday 2026-11-23: this week stays daily, weekly digests start next Monday
+    switch = "daily until 2026-11-29, then weekly"
+    assert weekly.output == f"updated: Ann@example.org (long-context; {switch})\n"
+    assert listed.stdout == f"Ann@example.org\tactive\tlong-context\t{switch}\n"
     keeps = _invoke(env, "subscribers", "add", "ann@example.org", "--topics", "long-context")
-    assert keeps.output == "unchanged: Ann@example.org (long-context; weekly)\n"
+    assert keeps.output == f"unchanged: Ann@example.org (long-context; {switch})\n"
+    env["PAPERBOY_NOW"] = "2026-11-30T07:30:00+00:00"
+    later = _invoke(env, "subscribers", "list")
+    assert later.stdout == "Ann@example.org\tactive\tlong-context\tweekly\n"
+    back = _invoke(env, "subscribers", "add", "ann@example.org", "--topics", "long-context",
+                   "--frequency", "daily")  # fmt: skip
+    assert back.output == (
+        "updated: Ann@example.org (long-context; weekly until 2026-12-06, then daily)\n"
+    )
 
 
 def test_subscribers_add_rejects_unknown_topic_and_bad_address(tmp_path):

@@ -27,13 +27,14 @@ def subscribers() -> None:
     "--frequency",
     type=click.Choice(FREQUENCIES, case_sensitive=False),
     help="daily: each day's edition; weekly: one digest per ISO week (default: daily, or the "
-    "subscriber's own when updating).",
+    "subscriber's own when updating; a change starts on the next Monday).",
 )
 @pass_app
 def add_cmd(app: App, email: str, topics: str, frequency: str | None) -> None:
     """Subscribe EMAIL to topics (again: updates topics and frequency, re-activates)."""
     record, what = app.pb.add_subscriber(email, _topic_list(topics), frequency=frequency)
-    click.echo(f"{what}: {record.email} ({', '.join(record.topics)}; {record.frequency})")
+    how_often = record.frequency_text(app.now().date())
+    click.echo(f"{what}: {record.email} ({', '.join(record.topics)}; {how_often})")
 
 
 @subscribers.command("remove")
@@ -54,8 +55,10 @@ def remove_cmd(app: App, email: str) -> None:
 def list_cmd(app: App, status: str | None) -> None:
     """List subscribers: address, status, topics, frequency."""
     found = app.pb.subscribers(status)
+    today = app.now().date()
     for sub in found:
-        click.echo(f"{sub.email}\t{sub.status}\t{','.join(sub.topics)}\t{sub.frequency}")
+        how_often = sub.frequency_text(today)
+        click.echo(f"{sub.email}\t{sub.status}\t{','.join(sub.topics)}\t{how_often}")
     click.echo(f"{len(found)} subscriber(s)", err=True)
 
 

@@ -73,12 +73,13 @@ class Plan:
 def recipients(
     edition: Edition, subscribers: Sequence[SubscriberRecord], job: EmailJob
 ) -> list[tuple[int, str, tuple[str, ...]]]:
-    """``(subscriber id, Message-ID, topics)`` for every subscriber of the edition's kind whose
-    topics it has papers for (everyone with ``send_empty``)."""
+    """``(subscriber id, Message-ID, topics)`` for every subscriber of the edition's kind (on
+    its first day: a change of frequency starts on a Monday) whose topics it has papers for
+    (everyone with ``send_empty``)."""
     rows = []
     empty: dict[tuple[str, ...], bool] = {}
     for sub in subscribers:
-        if sub.frequency != edition.kind:
+        if sub.frequency_on(edition.day) != edition.kind:
             continue
         chosen = tuple(sub.topics)
         if chosen not in empty:

@@ -73,7 +73,7 @@ def preview_editions(
                     frozen=listed is not None and not froze,
                     papers=len(edition.new) + len(edition.recurring),
                     late=len(edition.late),
-                    subscribers=sum(1 for s in subscribers if s.frequency == ref.kind),
+                    subscribers=sum(1 for s in subscribers if s.frequency_on(ref.day) == ref.kind),
                     recipients=len(wanted),
                     topic_sets=len(sets),
                     largest_html=largest,

@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 
 from pipeline.addresses import address_digest, token_hash
 from pipeline.records import SubscriberRecord
-from pipeline.store.subscribers import add_subscriber, subscriber_record
+from pipeline.store.subscribers import add_subscriber, set_frequency, subscriber_record
 from pipeline.store.tables import Subscriber, SubscribeRequest
 
 _UNSUBSCRIBE_TOKEN = re.compile(r"^[0-9a-f]{32}$")  # pipeline.store.subscribers.unsubscribe_token
@@ -149,6 +149,6 @@ def change_topics(
     if row is None:
         return False
     row.topics, row.updated_at = list(topics), now
-    row.frequency = frequency or row.frequency
+    set_frequency(row, frequency, now=now)
     session.add(row)
     return True

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from pipeline.addresses import normalize_email, token_hash, unsubscribe_token
+from pipeline.addresses import change_frequency, normalize_email, token_hash, unsubscribe_token
 from pipeline.records import FREQUENCIES, SubscriberRecord
 from pipeline.store.tables import Subscriber
 
@@ -23,8 +23,28 @@ def subscriber_record(row: Subscriber) -> SubscriberRecord:
     if row.id is None:
         raise AssertionError("subscriber row without id")
     return SubscriberRecord(
-        row.id, row.email, tuple(row.topics), row.status, row.token_nonce, row.frequency
+        row.id,
+        row.email,
+        tuple(row.topics),
+        row.status,
+        row.token_nonce,
+        row.frequency,
+        row.previous_frequency,
+        row.frequency_from,
     )
+
+
+def set_frequency(row: Subscriber, frequency: str | None, *, now: datetime) -> None:
+    """Ask for ``frequency`` (None: keep): an active subscriber's change takes effect on the
+    next Monday (:func:`pipeline.addresses.change_frequency`), anyone else's at once."""
+    if frequency is None:
+        return
+    if row.status != "active":
+        row.frequency, row.previous_frequency, row.frequency_from = frequency, None, None
+        return
+    current = (row.frequency, row.previous_frequency, row.frequency_from)
+    changed = change_frequency(current, frequency, today=now.astimezone(UTC).date())
+    row.frequency, row.previous_frequency, row.frequency_from = changed
 
 
 def add_subscriber(
@@ -39,7 +59,7 @@ def add_subscriber(
     """Add or update a subscriber (idempotent); return it and added/updated/unchanged.
 
     ``frequency`` (daily/weekly, already checked) None keeps a subscriber's own, daily for a
-    new one."""
+    new one; a subscriber's change takes effect on the next Monday (:func:`set_frequency`)."""
     address, key = normalize_email(email)  # the first spelling given is kept for display
     row = session.exec(select(Subscriber).where(col(Subscriber.email_key) == key)).first()
     if row is None:
@@ -57,11 +77,14 @@ def add_subscriber(
         session.add(row)
         session.flush()
         return subscriber_record(row), "added"
-    wanted = frequency or row.frequency
-    if list(row.topics) == list(topics) and row.status == "active" and row.frequency == wanted:
+    before = (list(row.topics), row.status, row.frequency, row.previous_frequency,
+              row.frequency_from)  # fmt: skip
+    set_frequency(row, frequency, now=now)
+    row.topics, row.status = list(topics), "active"
+    if (list(row.topics), row.status, row.frequency, row.previous_frequency,
+            row.frequency_from) == before:  # fmt: skip
         return subscriber_record(row), "unchanged"
-    row.topics, row.status, row.updated_at = list(topics), "active", now
-    row.frequency = wanted
+    row.updated_at = now
     session.add(row)
     session.flush()
     return subscriber_record(row), "updated"
@@ -107,12 +130,15 @@ def select_subscribers(*, session: Session, status: str | None = None) -> list[S
 
 
 def count_active(*, session: Session) -> dict[str, int]:
-    """Active subscribers per frequency (every frequency present, zero when none)."""
-    query = (
-        select(col(Subscriber.frequency), func.count())
-        .where(col(Subscriber.status) == "active")
-        .group_by(col(Subscriber.frequency))
-    )
+    """Active subscribers per frequency (every frequency present, zero when none); one whose
+    change of frequency is pending counts for both."""
     counts = dict.fromkeys(FREQUENCIES, 0)
-    counts.update({frequency: int(n) for frequency, n in session.execute(query).all()})
+    for column in (col(Subscriber.frequency), col(Subscriber.previous_frequency)):
+        query = (
+            select(column, func.count())
+            .where(col(Subscriber.status) == "active", column.is_not(None))
+            .group_by(column)
+        )
+        for frequency, n in session.execute(query).all():
+            counts[frequency] = counts.get(frequency, 0) + int(n)
     return counts

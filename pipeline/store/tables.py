@@ -147,9 +147,11 @@ class Subscriber(SQLModel, table=True):
     email_key: str = Field(unique=True, max_length=254)  # the whole address lowercased
     topics: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     status: str = Field(default="active", max_length=20)  # active | unsubscribed | bouncing
-    frequency: str = Field(  # daily | weekly (issue 13)
+    frequency: str = Field(  # daily | weekly (issue 13), from frequency_from on when set
         default="daily", max_length=10, sa_column_kwargs={"server_default": "daily"}
     )
+    previous_frequency: str | None = Field(default=None, max_length=10)  # before frequency_from
+    frequency_from: date | None = None  # the Monday a change of frequency takes effect
     # The unsubscribe token is HMAC(secret, token_nonce); only its sha256 is stored (lookup key).
     token_nonce: str = Field(max_length=64)
     token_hash: str = Field(unique=True, max_length=64)

@@ -22,7 +22,7 @@ from pipeline.store.subscribers import unsubscribe_by_token
 from pipeline.web.context import Web, web_of
 from pipeline.web.forms import FormError, csrf_ok, read_form
 from pipeline.web.tokens import TokenError
-from pipeline.web.views import FREQUENCY_CHOICES, topic_view
+from pipeline.web.views import FREQUENCY_CHOICES, frequency_note, topic_view
 
 ONE_CLICK = ("List-Unsubscribe", "One-Click")  # RFC 8058 section 3.1: the POST body
 _BAD_LINK = "This link is not valid. Please use the most recent link we sent you."
@@ -135,6 +135,7 @@ def _preferences_page(
         "chosen": list(sub.topics),
         "frequencies": FREQUENCY_CHOICES,
         "frequency": sub.frequency,
+        "frequency_note": frequency_note(sub, web.now().date()),
         "notice": notice,
         "error": error,
     }

@@ -8,10 +8,11 @@ and the templates autoescape the rest.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import date, timedelta
 from typing import Any
 
 from pipeline.mail.headers import excerpt, plain_text, safe_url
-from pipeline.records import StoredPaper
+from pipeline.records import StoredPaper, SubscriberRecord
 from pipeline.topics import Topic
 
 # How often a subscriber is mailed (issue 13): value, label, what it means.
@@ -24,6 +25,20 @@ FREQUENCY_CHOICES = (
     ),
     ("weekly", "Weekly", "On Monday: the past week's top papers in each of your topics."),
 )
+
+
+def frequency_note(sub: SubscriberRecord, today: date) -> str:
+    """While a change of frequency is pending: until when the old one holds."""
+    since = sub.frequency_from
+    if since is None or today >= since or not sub.previous_frequency:
+        return ""
+    last = since - timedelta(days=1)
+    return (
+        f"You get {sub.previous_frequency} digests until {last:%A %-d %B}; "
+        f"{sub.frequency} digests start with the week of {since:%-d %B}."
+    )
+
+
 TITLE_CHARS = 300
 ABSTRACT_CHARS = 400
 QUERY_CHARS = 200  # longer search strings are cut, not refused
