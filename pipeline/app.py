@@ -289,19 +289,22 @@ class Paperboy:
         """Every edition to handle now, oldest first (see :meth:`find_due`)."""
         return self.find_due().editions
 
-    def preview(self, refs: Sequence[EditionRef]) -> list[EditionPreview]:
-        """What mailing ``refs`` (in order) would do now, without writing anything."""
+    def preview(
+        self, refs: Sequence[EditionRef], *, on_request: bool = False
+    ) -> list[EditionPreview]:
+        """What mailing ``refs`` (in order) would do now, without writing anything, as a run
+        would (``on_request``: as ``paperboy emails --edition D`` would)."""
         from pipeline.mail.preview import preview_editions
 
         return preview_editions(
             self.engine, refs, job=self.email_job(), now=self.clock(),
-            settle_hours=self.config.email.settle_hours,
+            settle_hours=self.config.email.settle_hours, on_request=on_request,
         )  # fmt: skip
 
     def preview_edition(self, day: date | EditionRef | None = None) -> EditionPreview:
         """What sending one edition (default: the latest date's) would do, writing nothing."""
         ref = day if isinstance(day, EditionRef) else EditionRef.daily(day or self.latest_edition())
-        return self.preview([ref])[0]
+        return self.preview([ref], on_request=True)[0]
 
     # subscribers -------------------------------------------------------------------------
 

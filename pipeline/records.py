@@ -265,6 +265,7 @@ class SubscriberRecord:
     frequency: str = "daily"  # one of FREQUENCIES (from ``frequency_from`` on, when set)
     previous_frequency: str | None = None  # in effect before ``frequency_from``
     frequency_from: date | None = None  # a Monday: a change of frequency takes effect then
+    created_at: datetime | None = None  # when the address subscribed first
 
     def frequency_on(self, day: date) -> str:
         """How often this subscriber is mailed for listing date ``day``: a change of frequency

@@ -54,6 +54,7 @@ WEEK = {
     date.fromisoformat(p.stem): p.read_bytes() for p in (REPO / "tests/data/hf/week").glob("*.json")
 }
 RUN_AT = datetime(2026, 8, 24, 9, 0, tzinfo=UTC)  # a Monday: the week 2026-W34 has settled
+SUBSCRIBED = RUN_AT - timedelta(days=14)  # before the week: its editions are theirs
 RERUN_AT = RUN_AT + timedelta(minutes=40)  # after the 30-min retry delay and 15-min lease
 FAULT_DAY = date(2026, 8, 20)
 SECRET = "harness-secret"
@@ -219,7 +220,7 @@ class Bench:
         with write_session(engine) as session:
             for person in (*PEOPLE, WEEKLY):
                 add_subscriber(session=session, email=person, topics=slugs,
-                               secret=SECRET.encode(), now=RUN_AT,
+                               secret=SECRET.encode(), now=SUBSCRIBED,
                                frequency="weekly" if person == WEEKLY else "daily")  # fmt: skip
         engine.dispose()
 

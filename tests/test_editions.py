@@ -264,7 +264,10 @@ def test_run_over_an_archive_mails_no_old_editions(tmp_path: Path) -> None:
 
 
 def test_run_mails_the_settled_editions_of_the_window_only(tmp_path: Path) -> None:
-    _cli(tmp_path, "2026-07-16T07:30:00", "subscribers", "add", "ann@example.org",
+    _cli(tmp_path, "2026-07-14T10:00:00", "subscribers", "add", "ann@example.org",
+         "--topics", "everything")  # fmt: skip
+    # subscribed after the 15th's edition settled (06:00 on the 16th): the next one is theirs
+    _cli(tmp_path, "2026-07-16T07:00:00", "subscribers", "add", "new@example.org",
          "--topics", "everything")  # fmt: skip
     quiet = _cli(tmp_path, "2026-07-16T07:30:00", "run", "--no-email", "--offline",
                  "--pages", str(ARCHIVE))  # fmt: skip
@@ -273,6 +276,9 @@ def test_run_mails_the_settled_editions_of_the_window_only(tmp_path: Path) -> No
     [line] = _emails_lines(result)
     assert line.startswith("emails: 1 sent for 1 edition(s): 2026-07-15 sent 1")
     assert _eml(tmp_path) == ["2026-07-15"]  # not 2024-05-29, 2024-12-11, 2025-...
+    asked = _cli(tmp_path, "2026-07-16T08:00:00", "emails", "--edition", "2026-07-15")
+    assert "1 new outbox row(s)" in asked.stdout  # on request: every active subscriber
+    assert _eml(tmp_path) == ["2026-07-15", "2026-07-15"]
 
 
 def test_emails_week_sends_a_weekly_edition_on_request(tmp_path: Path) -> None:

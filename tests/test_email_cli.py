@@ -128,8 +128,9 @@ def test_emails_writes_eml_once_without_smtp(tmp_path):
     env["PAPERBOY_NOW"] = "2026-11-24T07:30:00+00:00"  # DAY2 (the 23rd) settled at 06:00
     dry = _invoke(env, "emails", "--dry-run")
     assert re.sub(r"HTML \d+ bytes", "HTML N bytes", dry.stdout).splitlines() == [
-        "dry run: edition 2026-11-20: 1 of 2 daily subscriber(s) would get a digest, "
-        "2 paper(s), 1 topic set(s), largest HTML N bytes; settled",
+        # settled (on the 21st) before they subscribed (NOW, the 23rd): not theirs
+        "dry run: edition 2026-11-20: 0 of 2 daily subscriber(s) would get a digest, "
+        "2 paper(s), 0 topic set(s), largest HTML N bytes; settled",
         "dry run: edition 2026-11-23: 1 of 2 daily subscriber(s) would get a digest, "
         "4 paper(s), 1 topic set(s), largest HTML N bytes; settled",
     ]
@@ -141,7 +142,7 @@ def test_emails_writes_eml_once_without_smtp(tmp_path):
         "edition 2026-11-20",
         "edition 2026-11-23",
     ]
-    assert first.stdout.count("this run: sent 1, retry 0, failed 0, uncertain 0") == 2
+    assert first.stdout.count("this run: sent 1, retry 0, failed 0, uncertain 0") == 1
     assert "this run: sent 0, retry 0, failed 0, uncertain 0" in second.stdout
     assert again.stdout.startswith("nothing due: every edition of the last 14 day(s)")
     files = list((tmp_path / "out" / "outbox" / DAY2.isoformat()).glob("*.eml"))
@@ -168,8 +169,9 @@ def test_emails_over_smtp_reports_uncertain_with_exit_1(tmp_path):
     sink = Sink(drop_after_storing={1})
     with smtp_sink(sink) as port:
         _config, env = _setup(tmp_path, smtp_url=f"smtp://127.0.0.1:{port}")
-        _invoke(env, "subscribers", "add", "ann@example.org", "--topics", "long-context")
-        _invoke(env, "subscribers", "add", "bob@example.org", "--topics", "retrieval-rag")
+        subscribed = env | {"PAPERBOY_NOW": "2026-11-19T12:00:00+00:00"}  # before the editions
+        _invoke(subscribed, "subscribers", "add", "ann@example.org", "--topics", "long-context")
+        _invoke(subscribed, "subscribers", "add", "bob@example.org", "--topics", "retrieval-rag")
         first = _invoke(env, "emails")
         second = _invoke(env, "emails")
         third = _invoke(env, "emails", "--resend-uncertain")
@@ -190,7 +192,8 @@ def test_emails_login_failure_never_shows_password(tmp_path, caplog):
     sink = Sink()
     with smtp_sink(sink, authenticator=refuse, auth_require_tls=False) as port:
         _config, env = _setup(tmp_path, smtp_url=f"smtp://robot@127.0.0.1:{port}")
-        _invoke(env, "subscribers", "add", "ann@example.org", "--topics", "long-context")
+        subscribed = env | {"PAPERBOY_NOW": "2026-11-19T12:00:00+00:00"}  # before the editions
+        _invoke(subscribed, "subscribers", "add", "ann@example.org", "--topics", "long-context")
         env["PAPERBOY_SMTP_PASSWORD"] = secret
         with caplog.at_level(logging.DEBUG):
             result = CliRunner().invoke(cli, ["-vv", "emails"], env=env)

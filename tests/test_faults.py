@@ -35,6 +35,7 @@ from tests.test_run import Api
 REPO = Path(__file__).resolve().parent.parent
 TOPICS = load_topics(topics_file(None))
 RUN_AT = datetime(2026, 8, 21, 9, 0, tzinfo=UTC)
+SUBSCRIBED = RUN_AT - timedelta(days=7)  # before the editions settle: they are theirs
 # the editions settled at RUN_AT within the 3-day window (the 21st settles on the 22nd, 06:00)
 EDITIONS = {date(2026, 8, 19), date(2026, 8, 20)}
 PEOPLE = ("ada@example.org", "bob@example.org")
@@ -73,7 +74,7 @@ def _subscribe(engine: Engine) -> None:
     with write_session(engine) as session:
         for person in PEOPLE:
             add_subscriber(session=session, email=person, topics=[t.slug for t in TOPICS],
-                           secret=b"s", now=RUN_AT)  # fmt: skip
+                           secret=b"s", now=SUBSCRIBED)  # fmt: skip
 
 
 def _run(cfg: Config, engine: Engine, now: datetime):  # type: ignore[no-untyped-def]

@@ -120,7 +120,7 @@ def _dry_run(app: App, named: EditionRef | None) -> None:
         if not refs and not waiting:
             click.echo(f"dry run: {due.why_nothing(pb.config.ingest.catch_up_max_days)}")
             return
-    for plan in pb.preview(refs):
+    for plan in pb.preview(refs, on_request=named is not None):
         name = f"weekly edition {plan.ref.label}" if plan.ref.kind == "weekly" else (
             f"edition {plan.ref.label}"
         )  # fmt: skip

@@ -32,9 +32,11 @@ only sends the rows still due. Nothing is kept in memory between steps.
 ``E`` one does and the other plans against the frozen rows; a late listing two editions reach
 for goes to the first to commit (1).
 
-An edition found frozen already is planned again only on request (``paperboy emails
---edition D``: a subscriber added since gets it too); a run plans it once, when freezing it, so
-a subscriber's first digest is the first edition frozen after they subscribed.
+A run plans an edition once, when it freezes it, for the subscribers of its kind who had
+subscribed when it settled: a subscriber's first digest is the first edition that settles after
+they subscribed, so a new subscriber (or a first run over weeks of pages) gets no backlog.
+On request (``paperboy emails --edition D``) an edition is planned again, for every active
+subscriber of its kind.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ from pipeline.errors import ConfigError
 from pipeline.failpoints import failpoint
 from pipeline.mail.contents import build_edition
 from pipeline.mail.render import message_id
+from pipeline.mail.settle import settles_at
 from pipeline.records import Edition, EditionRef, SubscriberRecord
 from pipeline.store.engine import write_session
 from pipeline.store.frozen_editions import freeze_edition, frozen_papers
@@ -71,16 +74,22 @@ class Plan:
 
 
 def recipients(
-    edition: Edition, subscribers: Sequence[SubscriberRecord], job: EmailJob
+    edition: Edition,
+    subscribers: Sequence[SubscriberRecord],
+    job: EmailJob,
+    *,
+    joined_by: datetime | None = None,
 ) -> list[tuple[int, str, tuple[str, ...]]]:
     """``(subscriber id, Message-ID, topics)`` for every subscriber of the edition's kind (on
-    its first day: a change of frequency starts on a Monday) whose topics it has papers for
-    (everyone with ``send_empty``)."""
+    its first day: a change of frequency starts on a Monday), subscribed by ``joined_by`` when
+    given, whose topics it has papers for (everyone with ``send_empty``)."""
     rows = []
     empty: dict[tuple[str, ...], bool] = {}
     for sub in subscribers:
         if sub.frequency_on(edition.day) != edition.kind:
             continue
+        if joined_by is not None and sub.created_at is not None and sub.created_at > joined_by:
+            continue  # subscribed after the edition settled: their first is a later one
         chosen = tuple(sub.topics)
         if chosen not in empty:
             empty[chosen] = edition.for_topics(chosen).empty
@@ -123,7 +132,8 @@ def plan_edition(
         planned = 0
         if froze or replan:
             subscribers = select_subscribers(session=session, status="active")
-            wanted = recipients(edition, subscribers, job)
+            joined_by = None if replan else settles_at(ref, job.settle)
+            wanted = recipients(edition, subscribers, job, joined_by=joined_by)
             planned = plan_outbox(
                 session=session, edition=ref.day, rows=wanted, now=now, kind=ref.kind
             )

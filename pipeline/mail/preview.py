@@ -48,9 +48,11 @@ def preview_editions(
     job: EmailJob,
     now: datetime,
     settle_hours: int,
+    on_request: bool = False,
 ) -> list[EditionPreview]:
     """Preview ``refs`` in order, as one run would handle them (an earlier one may take late
-    papers a later one would otherwise carry); nothing is written."""
+    papers a later one would otherwise carry); nothing is written. ``on_request``: as
+    ``paperboy emails --edition D`` would (every active subscriber), else as a run would."""
     found = []
     with scratch_session(engine) as session:
         subscribers = select_subscribers(session=session, status="active")
@@ -59,12 +61,12 @@ def preview_editions(
             listed = frozen_papers(session=session, ref=ref)
             edition = build_edition(ref, listed or [])
             rows = outbox_counts(session=session, edition=ref.day, kind=ref.kind)
-            wanted = recipients(edition, subscribers, job)
+            at = settles_at(ref, timedelta(hours=settle_hours))
+            wanted = recipients(edition, subscribers, job, joined_by=None if on_request else at)
             sets = sorted({topics for _sid, _msgid, topics in wanted})
             largest = max(
                 (len(render_for(edition, list(t), job).html.encode()) for t in sets), default=0
             )
-            at = settles_at(ref, timedelta(hours=settle_hours))
             found.append(
                 EditionPreview(
                     ref=ref,

@@ -55,6 +55,7 @@ class EmailJob:
     send_empty: bool = False
     retry_after: timedelta = timedelta(minutes=30)
     lease: timedelta = timedelta(minutes=15)
+    settle: timedelta = timedelta(hours=6)  # [email] settle_hours
 
 
 def make_job(cfg: Config, *, topics: Sequence[Topic], secret: bytes, templates: Path) -> EmailJob:
@@ -68,6 +69,7 @@ def make_job(cfg: Config, *, topics: Sequence[Topic], secret: bytes, templates: 
         send_empty=cfg.email.send_empty,
         retry_after=timedelta(minutes=cfg.email.retry_minutes),
         lease=timedelta(minutes=cfg.email.lease_minutes),
+        settle=timedelta(hours=cfg.email.settle_hours),
     )
 
 

@@ -31,6 +31,7 @@ def subscriber_record(row: Subscriber) -> SubscriberRecord:
         row.frequency,
         row.previous_frequency,
         row.frequency_from,
+        row.created_at,
     )
 
 
