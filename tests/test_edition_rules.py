@@ -98,15 +98,17 @@ def test_daily_edition_lists_a_paper_once_even_if_it_was_also_added_late() -> No
 
 def test_late_note_names_the_days() -> None:
     one = build_edition(EditionRef.daily(FRI), [listing("p", THU, 1, late=True)]).late
-    assert (
-        late_note(one) == "These papers joined the list of Thu 20 Aug after that digest went out."
+    assert late_note(one) == (
+        "Hugging Face added these papers to the list of Thu 20 Aug after that day's digest "
+        "went out."
     )
     two = build_edition(
         EditionRef.daily(FRI),
         [listing("p", THU, 1, late=True), listing("q", date(2026, 8, 19), 1, late=True)],
     ).late
     assert late_note(two) == (
-        "These papers joined the list of Wed 19 Aug and Thu 20 Aug after those digests went out."
+        "Hugging Face added these papers to the lists of Wed 19 Aug and Thu 20 Aug after their "
+        "digests went out."
     )
 
 

@@ -80,9 +80,12 @@ def emails_line(reports: Sequence[EmailReport], note: str) -> str:
     """One line for the email stage: what was mailed per edition, or why nothing was."""
     if not reports:
         return note
-    parts = []
+    parts, quiet = [], 0
     for report in reports:
         done = report.outcomes
+        if not done and not report.planned:
+            quiet += 1  # frozen, but nobody it was for (topics, or subscribed since)
+            continue
         states = [
             f"{state} {done[state]}"
             for state in ("retry", "failed", "uncertain")
@@ -91,4 +94,7 @@ def emails_line(reports: Sequence[EmailReport], note: str) -> str:
         extra = f" ({', '.join(states)})" if states else ""
         parts.append(f"{report.ref.label} sent {done.get('sent', 0)}{extra}")
     total = sum(report.outcomes.get("sent", 0) for report in reports)
-    return f"{total} sent for {len(reports)} edition(s): {'; '.join(parts)}"
+    line = f"{total} sent for {len(parts)} edition(s)" + (f": {'; '.join(parts)}" if parts else "")
+    if quiet:  # frozen for nobody: no papers in their topics, or settled before they joined
+        line += f"; {quiet} edition(s) had no recipient"
+    return line

@@ -74,8 +74,8 @@ def late_note(late: Sequence[LatePaper]) -> str:
     days = sorted({item.listed_on for item in late})
     names = [f"{day:%a} {day.day} {day:%b}" for day in days]
     joined = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
-    digests = "that digest" if len(days) == 1 else "those digests"
-    return f"These papers joined the list of {joined} after {digests} went out."
+    lists, digest = ("list", "that day's digest") if len(days) == 1 else ("lists", "their digests")
+    return f"Hugging Face added these papers to the {lists} of {joined} after {digest} went out."
 
 
 def sections_for(

@@ -214,9 +214,9 @@ def _long_name(edition: Edition) -> str:
 
 
 def _summary(edition: Edition) -> str:
-    """``2 new, 1 back again`` (``, 3 added late``); weekly: ``12 papers this week``."""
+    """``2 new, 1 back again`` (``, 3 added late``); weekly: ``12 papers in your topics``."""
     if edition.kind == "weekly":
-        text = f"{len(edition.new)} paper{'s' * (len(edition.new) != 1)} this week"
+        text = f"{len(edition.new)} paper{'s' * (len(edition.new) != 1)} in your topics"
     else:
         text = f"{len(edition.new)} new, {len(edition.recurring)} back again"
     return text + (f", {len(edition.late)} added late" if edition.late else "")
