@@ -31,6 +31,11 @@ only sends the rows still due. Nothing is kept in memory between steps.
 *Concurrency*: the edition row is inserted ON CONFLICT DO NOTHING, so of two processes freezing
 ``E`` one does and the other plans against the frozen rows; a late listing two editions reach
 for goes to the first to commit (1).
+*Daily and weekly* are two kinds with their own frozen listings; a subscriber is of one kind
+per ISO week (a change of frequency starts on a Monday, ``SubscriberRecord.frequency_on``), so
+each of their days is covered by one kind. One gap remains: a paper added to a day of the week
+a subscriber switches in, after that day's edition of the old kind was frozen, goes into the
+old kind's next edition, which that subscriber no longer gets.
 
 A run plans an edition once, when it freezes it, for the subscribers of its kind who had
 subscribed when it settled: a subscriber's first digest is the first edition that settles after
