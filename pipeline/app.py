@@ -272,10 +272,6 @@ class Paperboy:
             on_item=on_item,
         )  # fmt: skip
 
-    def email_timing(self) -> tuple[int, int]:
-        """``(settle_hours, catch_up_max_days)``: when editions are mailed."""
-        return self.config.email.settle_hours, self.config.ingest.catch_up_max_days
-
     def find_due(self) -> DueWork:
         """What the email stage would handle now: editions settled and not frozen yet (within
         the catch-up window, for frequencies with active subscribers), frozen ones with rows

@@ -170,6 +170,11 @@ def test_growing_day_every_paper_reaches_each_subscriber_exactly_once(
     # A rerun sends nothing; so does the weekly subscriber's wait for the week to end.
     again = site.run("2026-08-22T08:30:00")
     assert again.emails == () and len(box.messages) == 4 and not _to(box, WEEKLY)
+    from pipeline.store.engine import read_session
+    from pipeline.store.integrity import check_store
+
+    with read_session(engine) as session:
+        assert check_store(session=session) == []
 
 
 @pytest.mark.timeout(120)
