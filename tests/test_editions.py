@@ -417,3 +417,25 @@ def test_kill_while_mailing_late_papers_loses_and_repeats_nothing(
               for f in files]  # fmt: skip
     assert listed[0] == {"New": titles(D, 10)}
     assert listed[1] == {"New": titles(D1), "Added late": titles(D, 12)[10:]}
+
+
+@pytest.mark.parametrize(("window_days", "late"), [(14, ["Paper 3"]), (2, [])])
+def test_papers_added_to_a_day_older_than_the_window_are_not_mailed_as_late(
+    engine: Engine, window_days: int, late: list[str]
+) -> None:
+    from pipeline.mail.send import prepare_edition
+    from pipeline.store.engine import write_session
+    from pipeline.store.papers import upsert_page
+    from tests.email_support import make_job, page
+
+    job = make_job(topics=EVERYTHING, window_days=window_days)
+    papers = [(f"Paper {n}", "x", f"2608.{n:05d}") for n in range(1, 4)]
+    with write_session(engine) as session:
+        upsert_page(session=session, page=page(D, papers[:2]), now=at("2026-08-21T07:30:00"))
+    prepare_edition(engine=engine, day=D, job=job, now=at("2026-08-21T07:30:00"))
+    later = at("2026-08-24T07:30:00")  # D is 4 days back
+    with write_session(engine) as session:  # an old page ingested by hand, one paper more
+        upsert_page(session=session, page=page(D, papers), now=later)
+        upsert_page(session=session, page=page(D1, [("Next", "x", "2608.99999")]), now=later)
+    edition, _report = prepare_edition(engine=engine, day=D1, job=job, now=later)
+    assert [item.paper.title for item in edition.late] == late

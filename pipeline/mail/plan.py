@@ -22,8 +22,11 @@ held by unique constraints, written in one transaction ``T(E)`` per edition ``E`
 *At least once*: a listing present when its day's edition is frozen is in it; one that arrives
 later is late by definition and goes into the next edition of the kind frozen after it
 arrived, and every subscriber of that kind, active then, whose topics it matches gets that
-edition, because the edition is not empty for them. From there on the outbox delivers, or
-reports (failed, uncertain), as before (docs/reliability.md §2.2).
+edition, because the edition is not empty for them. Late listings are looked for within the
+catch-up window only (``[ingest] catch_up_max_days``, the days ``paperboy run`` fetches): a page
+of an older day ingested by hand is an archive, not news, and mailing it would be the flood
+issue 15 forbids (a day older than the window is mailed only on request). From there on the
+outbox delivers, or reports (failed, uncertain), as before (docs/reliability.md §2.2).
 *Crash safety*: ``T(E)`` is atomic (before its commit nothing happened, after it everything
 did). Which editions are due is recomputed from the store on every run (settled, in the window,
 not frozen), so a rerun after kill -9 at any point either redoes ``T(E)`` or finds it done and
@@ -55,7 +58,7 @@ from pipeline.errors import ConfigError
 from pipeline.failpoints import failpoint
 from pipeline.mail.contents import build_edition
 from pipeline.mail.render import message_id
-from pipeline.mail.settle import settles_at
+from pipeline.mail.settle import settles_at, window_start
 from pipeline.records import Edition, EditionRef, SubscriberRecord
 from pipeline.store.engine import write_session
 from pipeline.store.frozen_editions import freeze_edition, frozen_papers
@@ -125,7 +128,10 @@ def plan_edition(
     ``replan`` False (a run): rows are planned only by the call that freezes the edition.
     """
     with write_session(engine) as session:
-        froze = freeze_edition(session=session, ref=ref, topics=job.topics, now=now)
+        froze = freeze_edition(
+            session=session, ref=ref, topics=job.topics, now=now,
+            late_since=window_start(now, job.window_days),
+        )  # fmt: skip
         rows = frozen_papers(session=session, ref=ref)
         if rows is None:
             what = f"the week {ref.label}" if ref.kind == "weekly" else f"{ref.label}"

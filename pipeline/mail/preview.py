@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from pipeline.mail.contents import build_edition
 from pipeline.mail.plan import recipients
 from pipeline.mail.send import EmailJob, render_for
-from pipeline.mail.settle import settles_at
+from pipeline.mail.settle import settles_at, window_start
 from pipeline.records import EditionRef
 from pipeline.store.engine import scratch_session
 from pipeline.store.frozen_editions import freeze_edition, frozen_papers
@@ -57,7 +57,10 @@ def preview_editions(
     with scratch_session(engine) as session:
         subscribers = select_subscribers(session=session, status="active")
         for ref in refs:
-            froze = freeze_edition(session=session, ref=ref, topics=job.topics, now=now)
+            froze = freeze_edition(
+                session=session, ref=ref, topics=job.topics, now=now,
+                late_since=window_start(now, job.window_days),
+            )  # fmt: skip
             listed = frozen_papers(session=session, ref=ref)
             edition = build_edition(ref, listed or [])
             rows = outbox_counts(session=session, edition=ref.day, kind=ref.kind)

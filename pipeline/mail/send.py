@@ -56,6 +56,7 @@ class EmailJob:
     retry_after: timedelta = timedelta(minutes=30)
     lease: timedelta = timedelta(minutes=15)
     settle: timedelta = timedelta(hours=6)  # [email] settle_hours
+    window_days: int = 14  # [ingest] catch_up_max_days: late papers of older days are not mailed
 
 
 def make_job(cfg: Config, *, topics: Sequence[Topic], secret: bytes, templates: Path) -> EmailJob:
@@ -70,6 +71,7 @@ def make_job(cfg: Config, *, topics: Sequence[Topic], secret: bytes, templates: 
         retry_after=timedelta(minutes=cfg.email.retry_minutes),
         lease=timedelta(minutes=cfg.email.lease_minutes),
         settle=timedelta(hours=cfg.email.settle_hours),
+        window_days=cfg.ingest.catch_up_max_days,
     )
 
 

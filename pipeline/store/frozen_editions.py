@@ -60,26 +60,35 @@ def _listings(session: Session, *conditions: Any) -> list[tuple[int, date, int]]
     return [(int(p), d, int(r)) for p, d, r in session.execute(query).all()]
 
 
-def _late_listings(session: Session, ref: EditionRef) -> list[tuple[int, date, int]]:
-    """Listings of dates before ``ref`` that an edition of its kind covers, in none of them."""
+def _late_listings(
+    session: Session, ref: EditionRef, since: date | None
+) -> list[tuple[int, date, int]]:
+    """Listings of dates before ``ref`` (and from ``since`` on) that an edition of its kind
+    covers, in none of them."""
     covered = exists().where(
         col(MailEdition.kind) == ref.kind,
         col(MailEdition.day) <= col(Appearance.listing_date),
         col(MailEdition.last_day) >= col(Appearance.listing_date),
     )
+    recent = col(Appearance.listing_date) >= (since or date.min)
     carried = exists().where(
         col(MailEditionPaper.kind) == ref.kind,
         col(MailEditionPaper.listing_date) == col(Appearance.listing_date),
         col(MailEditionPaper.paper_id) == col(Appearance.paper_id),
     )
-    return _listings(session, col(Appearance.listing_date) < ref.day, covered, ~carried)
+    return _listings(session, col(Appearance.listing_date) < ref.day, recent, covered, ~carried)
 
 
 def freeze_edition(
-    *, session: Session, ref: EditionRef, topics: Sequence[Topic], now: datetime
+    *,
+    session: Session,
+    ref: EditionRef,
+    topics: Sequence[Topic],
+    now: datetime,
+    late_since: date | None = None,
 ) -> bool:
-    """Freeze ``ref`` unless it is (or lists nothing): its listings now, plus the late ones;
-    True if this call froze it.
+    """Freeze ``ref`` unless it is (or lists nothing): its listings now, plus the late ones
+    (of dates from ``late_since`` on: the catch-up window); True if this call froze it.
 
     Concurrent callers (two ``paperboy emails --worker``) are safe: the edition row is inserted
     with ON CONFLICT DO NOTHING, so one transaction freezes and the other finds it frozen; a
@@ -101,7 +110,7 @@ def freeze_edition(
     if inserted is None:
         return False
     rows = [(p, d, r, False) for p, d, r in main]
-    rows += [(p, d, r, True) for p, d, r in _late_listings(session, ref)]
+    rows += [(p, d, r, True) for p, d, r in _late_listings(session, ref, late_since)]
     papers = _papers(session, sorted({p for p, _d, _r, _late in rows}))
     values = [
         {
