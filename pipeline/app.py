@@ -25,7 +25,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from pipeline.addresses import check_topics, parse_subscriber_csv
+from pipeline.addresses import check_frequency, check_topics, parse_subscriber_csv
 from pipeline.bounded import FileRefused, decode_text, read_regular_file
 from pipeline.clock import Clock, clock_from_env
 from pipeline.config import DEFAULT_SOURCE, SOURCE_KINDS, Config, SourceConfig, load_config
@@ -33,6 +33,7 @@ from pipeline.config_checks import source_name_problem
 from pipeline.errors import ConfigError
 from pipeline.health import assess
 from pipeline.records import (
+    EditionRef,
     Failure,
     HealthReport,
     IngestReport,
@@ -51,6 +52,8 @@ if TYPE_CHECKING:
 
     from pipeline.feeds.publish import FeedsReport
     from pipeline.mail.alerts import AlertReport
+    from pipeline.mail.due import DueWork
+    from pipeline.mail.preview import EditionPreview
     from pipeline.mail.send import EmailJob, EmailReport
     from pipeline.mail.transports import Transport
     from pipeline.run import RunReport
@@ -66,17 +69,6 @@ class ImportReport:
 
     counts: dict[str, int] = field(default_factory=dict)  # added, updated, unchanged, errors
     errors: tuple[str, ...] = ()  # "<file>:<line>: <problem>"
-
-
-@dataclass(frozen=True)
-class DryRun:
-    """What sending an edition would do, computed without writing anything."""
-
-    day: date
-    subscribers: int  # active subscribers
-    recipients: int  # of them, those the edition has papers for
-    topic_sets: int
-    largest_html: int  # bytes
 
 
 def score_paper(topic: Topic, paper: StoredPaper) -> TopicScore:
@@ -164,8 +156,8 @@ class Paperboy:
             templates=resource_path("templates"),
         )
 
-    def transport(self, day: date) -> Transport:
-        """SMTP when configured, else ``.eml`` files in ``<output>/outbox/<day>/``."""
+    def transport(self, day: date | EditionRef) -> Transport:
+        """SMTP when configured, else ``.eml`` files in ``<output>/outbox/<edition>/``."""
         from pipeline.mail.transports import transport_for
 
         return transport_for(self.config, day)
@@ -182,8 +174,10 @@ class Paperboy:
         client: httpx.Client | None = None,
         sleep: Callable[[float], None] = time.sleep,
         lock_wait: float = 0.0,
+        email: bool = True,
     ) -> RunReport:
-        """The daily job under the run lock: ingest every source, then feeds, then emails.
+        """The daily job under the run lock: ingest every source, then feeds, then the emails
+        due (``email`` False: none).
 
         Raises :class:`~pipeline.store.lock.LockedError` when another run holds the lock.
         """
@@ -193,7 +187,7 @@ class Paperboy:
         with run_lock(self.engine, wait=lock_wait):
             return run_once(
                 self, extra_pages=pages, offline=offline, on_page=on_page,
-                on_failure=on_failure, client=client, sleep=sleep,
+                on_failure=on_failure, client=client, sleep=sleep, email=email,
             )  # fmt: skip
 
     def ingest(
@@ -317,7 +311,7 @@ class Paperboy:
             raise ConfigError("the store holds no edition yet; run `paperboy ingest` first")
         return day
 
-    def _existing_edition(self, day: date) -> date:
+    def existing_edition(self, day: date) -> date:
         """``day`` when a page lists it or mail was planned for it, else a ConfigError
         (issue 15.10: a date with no edition said "0 of 2 would get a digest")."""
         from pipeline.store.editions import edition_known
@@ -336,70 +330,84 @@ class Paperboy:
 
     def send_edition(
         self,
-        day: date | None = None,
+        day: date | EditionRef | None = None,
         *,
         resend_uncertain: bool = False,
         batch: int = 1,
         on_start: Callable[[int], None] | None = None,
         on_item: Callable[[], None] | None = None,
+        replan: bool = True,
     ) -> EmailReport:
-        """Render and deliver an edition's digests (default: the latest), each at most once.
+        """Deliver one edition's digests (a date: its daily edition; default: the latest
+        date), each at most once, also one not settled yet or outside the catch-up window.
 
-        ``batch`` rows are claimed at a time; several processes may share an edition.
+        Freezes the edition's papers first unless they are (papers added to its days later go
+        into the next edition as "Added late"). ``batch`` rows are claimed at a time; several
+        processes may share an edition. ``replan`` False plans no subscriber it has no row for.
         """
         from pipeline.mail.send import deliver_edition
 
-        edition = self._existing_edition(day) if day else self.latest_edition()
+        if isinstance(day, date):
+            day = self.existing_edition(day)  # a date with no edition is an error (15.10)
+        edition = day or self.latest_edition()
         return deliver_edition(
             engine=self.engine, day=edition, job=self.email_job(),
             transport=self.transport(edition), clock=self.clock,
-            resend_uncertain=resend_uncertain, batch=batch, on_start=on_start, on_item=on_item,
+            resend_uncertain=resend_uncertain, replan=replan, batch=batch, on_start=on_start,
+            on_item=on_item,
         )  # fmt: skip
 
-    def due_editions(self) -> list[date]:
-        """Editions with rows waiting to be sent, plus the latest edition."""
-        from pipeline.store.engine import read_session
-        from pipeline.store.outbox import due_editions
-        from pipeline.store.papers import last_listing_date
+    def find_due(self) -> DueWork:
+        """What the email stage would handle now: editions settled and not frozen yet (within
+        the catch-up window, for frequencies with active subscribers), frozen ones with rows
+        still to send, and the ones waiting to settle."""
+        from pipeline.mail.due import find_due
+        from pipeline.run import timing
 
-        with read_session(self.engine) as session:
-            latest = last_listing_date(session=session)
-            due = set(due_editions(session=session))
-        return sorted(due | ({latest} if latest else set()))
+        return find_due(self.engine, now=self.clock(), timing=timing(self.config))
 
-    def preview_edition(self, day: date | None = None) -> DryRun:
-        """Count and render what sending an edition would do, without writing anything."""
-        from pipeline.mail.send import render_for
-        from pipeline.store.editions import select_edition
-        from pipeline.store.engine import read_session
-        from pipeline.store.subscribers import select_subscribers
+    def due_editions(self) -> list[EditionRef]:
+        """Every edition to handle now, oldest first (see :meth:`find_due`)."""
+        return self.find_due().editions
 
-        edition_day = self._existing_edition(day) if day else self.latest_edition()
-        job = self.email_job()
-        with read_session(self.engine) as session:
-            edition = select_edition(session=session, day=edition_day, topics=job.topics)
-            subs = select_subscribers(session=session, status="active")
-        wanted = [s for s in subs if job.send_empty or not edition.for_topics(s.topics).empty]
-        sets = {tuple(sorted(s.topics)) for s in wanted}
-        largest = max(
-            (len(render_for(edition, list(t), job).html.encode()) for t in sets), default=0
-        )
-        return DryRun(edition_day, len(subs), len(wanted), len(sets), largest)
+    def preview(
+        self, refs: Sequence[EditionRef], *, on_request: bool = False
+    ) -> list[EditionPreview]:
+        """What mailing ``refs`` (in order) would do now, without writing anything, as a run
+        would (``on_request``: as ``paperboy emails --edition D`` would)."""
+        from pipeline.mail.preview import preview_editions
+
+        return preview_editions(
+            self.engine, refs, job=self.email_job(), now=self.clock(),
+            settle_hours=self.config.email.settle_hours, on_request=on_request,
+        )  # fmt: skip
+
+    def preview_edition(self, day: date | EditionRef | None = None) -> EditionPreview:
+        """What sending one edition (default: the latest date's) would do, writing nothing."""
+        if isinstance(day, date):
+            day = self.existing_edition(day)  # a date with no edition is an error (15.10)
+        ref = day if isinstance(day, EditionRef) else EditionRef.daily(day or self.latest_edition())
+        return self.preview([ref], on_request=True)[0]
 
     # subscribers -------------------------------------------------------------------------
 
-    def add_subscriber(self, email: str, topics: Sequence[str]) -> tuple[SubscriberRecord, str]:
-        """Subscribe ``email`` to ``topics`` (again: updates them, re-activates); returns the
-        record and ``added``/``updated``/``unchanged``."""
+    def add_subscriber(
+        self, email: str, topics: Sequence[str], *, frequency: str | None = None
+    ) -> tuple[SubscriberRecord, str]:
+        """Subscribe ``email`` to ``topics`` (again: updates them, re-activates); ``frequency``
+        daily or weekly (None: keep, daily for a new one); returns the record and
+        ``added``/``updated``/``unchanged``."""
         from pipeline.store.engine import write_session
         from pipeline.store.subscribers import add_subscriber
 
         chosen = check_topics(topics, [t.slug for t in self.topics])
+        how_often = check_frequency(frequency) if frequency is not None else None
         secret = self.secret
         with write_session(self.engine) as session:
             return add_subscriber(
-                session=session, email=email, topics=chosen, secret=secret, now=self.clock()
-            )
+                session=session, email=email, topics=chosen, secret=secret, now=self.clock(),
+                frequency=how_often,
+            )  # fmt: skip
 
     def remove_subscriber(self, email: str) -> bool:
         """Unsubscribe ``email`` (kept as 'unsubscribed'); False when unknown."""
@@ -439,8 +447,9 @@ class Paperboy:
         ]
 
     def import_subscribers(self, path: Path) -> ImportReport:
-        """Add subscribers from a CSV with ``email`` and ``topics`` columns, in one transaction;
-        bad lines are reported and skipped."""
+        """Add subscribers from a CSV with ``email`` and ``topics`` columns (and optionally
+        ``frequency``: daily or weekly), in one transaction; bad lines are reported and
+        skipped."""
         from pipeline.store.engine import write_session
         from pipeline.store.subscribers import add_subscriber
 
@@ -455,12 +464,14 @@ class Paperboy:
         counts = {"added": 0, "updated": 0, "unchanged": 0, "errors": 0}
         errors: list[str] = []
         with write_session(self.engine) as session:
-            for line, email, topics in rows:
+            for line, email, topics, frequency in rows:
                 try:
                     chosen = check_topics(topics, known)
+                    how_often = check_frequency(frequency) if frequency else None
                     _record, what = add_subscriber(
-                        session=session, email=email, topics=chosen, secret=secret, now=now
-                    )
+                        session=session, email=email, topics=chosen, secret=secret, now=now,
+                        frequency=how_often,
+                    )  # fmt: skip
                 except ConfigError as exc:
                     errors.append(f"{path}:{line}: {exc}")
                     counts["errors"] += 1

@@ -108,6 +108,12 @@ class EmailConfig:
     abstract_chars: int = _help(320, "abstract excerpt length in emails, characters")
     retry_minutes: int = _help(30, "first retry delay after a 4xx reply; doubles, max 1 day")
     lease_minutes: int = _help(15, "a row left 'sending' longer than this becomes 'uncertain'")
+    settle_hours: int = _help(
+        6,
+        "a day's edition is mailed this long after the day ends (UTC), once its list is complete; "
+        "a week's edition this long after its Sunday",
+    )
+    weekly_papers_per_topic: int = _help(10, "papers listed per topic in the weekly edition")
 
 
 @dataclass(frozen=True)
@@ -549,6 +555,7 @@ def config_from_mapping(
     if topics is not None and not isinstance(topics, str):
         raise ConfigError("expected a path string", path=where, key="topics_file")
     secrets = Secrets.from_env(env or {})
+    _check_ranges(sections, where=where)
     output: OutputConfig = sections.pop("output")
     output = dataclasses.replace(output, site_url=normalize_site_url(output.site_url, where=where))
     parse_networks(sections["web"].trusted_proxies, where=where)  # validated here, used by web/
@@ -574,6 +581,22 @@ def config_from_mapping(
         secrets=secrets,
         **sections,
     )
+
+
+# (section, key, lowest, highest): numbers whose meaning breaks outside a range.
+_RANGES = (
+    ("email", "settle_hours", 0, 168),
+    ("email", "weekly_papers_per_topic", 1, 100),
+)
+
+
+def _check_ranges(sections: Mapping[str, Any], *, where: str) -> None:
+    for section, key, low, high in _RANGES:
+        value = getattr(sections[section], key)
+        if not low <= value <= high:
+            raise ConfigError(
+                f"{value} is out of range: use {low} to {high}", path=where, key=f"{section}.{key}"
+            )
 
 
 def load_config(

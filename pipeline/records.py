@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from urllib.parse import quote, quote_plus, urlsplit
 
+from pipeline.errors import ConfigError
 from pipeline.identity import first_sentence
 
 
@@ -303,13 +304,90 @@ class FeedInput:
     entries: tuple[FeedEntry, ...]  # in feed order (newest first)
 
 
+FREQUENCIES = ("daily", "weekly")  # how often a subscriber gets a digest (issue 13)
+EDITION_KINDS = FREQUENCIES  # a daily edition per listing date, a weekly one per ISO week
+
+
+@dataclass(frozen=True, slots=True)
+class EditionRef:
+    """Which edition: ``daily`` (one listing date) or ``weekly`` (an ISO week, by its Monday)."""
+
+    kind: str  # one of EDITION_KINDS
+    day: date  # the listing date; for a weekly edition the Monday of its ISO week
+
+    @classmethod
+    def daily(cls, day: date) -> EditionRef:
+        """The daily edition of listing date ``day``."""
+        return cls("daily", day)
+
+    @classmethod
+    def weekly(cls, day: date) -> EditionRef:
+        """The weekly edition of the ISO week holding ``day``."""
+        return cls("weekly", day - timedelta(days=day.weekday()))
+
+    @classmethod
+    def parse_week(cls, text: str) -> EditionRef:
+        """``2026-W05`` (ISO 8601 week) as a weekly edition; ConfigError saying the format."""
+        try:
+            monday = date.fromisoformat(f"{text.strip()}-1")
+        except ValueError:
+            raise ConfigError(f"{text!r} is not an ISO week like 2026-W05") from None
+        return cls("weekly", monday)
+
+    @property
+    def label(self) -> str:
+        """``2026-08-20`` for a daily edition, ``2026-W34`` for a weekly one."""
+        if self.kind == "weekly":
+            year, week, _weekday = self.day.isocalendar()
+            return f"{year}-W{week:02d}"
+        return self.day.isoformat()
+
+    @property
+    def last_day(self) -> date:
+        """The last listing date the edition covers."""
+        return self.day + timedelta(days=6 if self.kind == "weekly" else 0)
+
+    @property
+    def sort_key(self) -> tuple[date, str]:
+        """Oldest first, by the last day covered (a week after its Saturday's daily edition)."""
+        return (self.last_day, self.kind)
+
+
+@dataclass(frozen=True, slots=True)
+class FrozenPaper:
+    """A paper's listing on one date as a frozen edition carries it (topics fixed at freezing)."""
+
+    paper: StoredPaper  # with the topics assigned when the edition was frozen
+    listed_on: date
+    rank: int  # best rank on that date's pages
+    recurring: bool  # listed on an earlier date too
+    late: bool  # reached ``listed_on`` after that date's edition was frozen
+
+
+@dataclass(frozen=True, slots=True)
+class LatePaper:
+    """A paper that joined an earlier listing date after that date's edition was frozen."""
+
+    listed_on: date
+    paper: StoredPaper
+
+
 @dataclass(frozen=True, slots=True)
 class Edition:
-    """One listing date's papers: first seen that day (new) and seen before (recurring)."""
+    """One edition's papers. Daily: one listing date's papers, first seen that day (new) and
+    seen before (recurring). Weekly: the week's papers best first in ``new``. Both: ``late``,
+    papers that reached an earlier edition's days after it went out ("Added late")."""
 
     day: date
     new: tuple[StoredPaper, ...]
     recurring: tuple[StoredPaper, ...]
+    kind: str = "daily"
+    late: tuple[LatePaper, ...] = ()
+
+    @property
+    def ref(self) -> EditionRef:
+        """Which edition this is."""
+        return EditionRef(self.kind, self.day)
 
     def for_topics(self, slugs: Sequence[str]) -> Edition:
         """The papers of any of ``slugs`` (each paper once, whatever its number of topics)."""
@@ -318,12 +396,14 @@ class Edition:
             day=self.day,
             new=tuple(p for p in self.new if wanted & set(p.topics)),
             recurring=tuple(p for p in self.recurring if wanted & set(p.topics)),
+            kind=self.kind,
+            late=tuple(p for p in self.late if wanted & set(p.paper.topics)),
         )
 
     @property
     def empty(self) -> bool:
         """True when the edition lists no paper."""
-        return not self.new and not self.recurring
+        return not self.new and not self.recurring and not self.late
 
 
 SUBSCRIBER_STATUSES = ("active", "unsubscribed", "bouncing")
@@ -338,6 +418,25 @@ class SubscriberRecord:
     topics: tuple[str, ...]
     status: str  # one of SUBSCRIBER_STATUSES
     token_nonce: str
+    frequency: str = "daily"  # one of FREQUENCIES (from ``frequency_from`` on, when set)
+    previous_frequency: str | None = None  # in effect before ``frequency_from``
+    frequency_from: date | None = None  # a Monday: a change of frequency takes effect then
+    created_at: datetime | None = None  # when the address subscribed first
+
+    def frequency_on(self, day: date) -> str:
+        """How often this subscriber is mailed for listing date ``day``: a change of frequency
+        takes effect on the Monday after it was made, so no week is mailed twice or never."""
+        if self.frequency_from is not None and day < self.frequency_from:
+            return self.previous_frequency or self.frequency
+        return self.frequency
+
+    def frequency_text(self, today: date) -> str:
+        """``weekly``, or ``daily until 2026-08-23, then weekly`` while a change is pending."""
+        since = self.frequency_from
+        if since is None or today >= since or not self.previous_frequency:
+            return self.frequency
+        until = since - timedelta(days=1)
+        return f"{self.previous_frequency} until {until.isoformat()}, then {self.frequency}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -347,11 +446,12 @@ class OutboxItem:
     id: int
     subscriber_id: int
     email: str
-    topics: tuple[str, ...]
+    topics: tuple[str, ...]  # as planned (frozen on the row), else the subscriber's current ones
     status: str
     token_nonce: str
     message_id: str
     attempts: int
+    kind: str = "daily"  # the edition's kind (EDITION_KINDS)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,14 +1,16 @@
 """Fault-injection harness: run `python -m pipeline run` under faults, rerun, count the damage.
 
-Each scenario gets a fresh folder (config, SQLite store, 3 subscribers), a local HTTP server
-serving the recorded Hugging Face week (tests/data/hf/week) and an aiosmtpd sink, both on
-127.0.0.1 and both scriptable. It runs `paperboy run` as subprocesses with the fault switched
-on (HTTP 500/429/drip/truncated/garbled charset, a source that hangs or drops connections, a
-FIFO and /dev/zero among saved pages, SMTP 4xx/5xx/drops, kill -9 at a failpoint or at a random
-moment, two runs at once, a clock repeated or moved back), then switches the fault
-off and reruns 40 minutes later (retry delays and the 15-minute lease have passed). It then
-compares with a clean run (the oracle): papers lost, duplicate papers/feed items/emails,
-emails missing without being reported, and `paperboy check` problems. Prints one table.
+Each scenario gets a fresh folder (config, SQLite store, 3 daily subscribers and a weekly one),
+a local HTTP server serving the recorded Hugging Face week (tests/data/hf/week) and an aiosmtpd
+sink, both on 127.0.0.1 and both scriptable. The runs happen on the Monday after that week, so
+the five settled daily editions and the week's edition are mailed. It runs `paperboy run` as
+subprocesses with the fault switched on (HTTP 500/429/drip/truncated/garbled charset, a source
+that hangs or drops connections, a FIFO and /dev/zero among saved pages, SMTP 4xx/5xx/drops,
+kill -9 at a failpoint or at a random moment, two runs at once, a clock repeated or moved back),
+then switches the fault off and reruns 40 minutes later (retry delays and the 15-minute lease
+have passed). It then compares with a clean run (the oracle): papers lost, duplicate papers/feed
+items/emails, emails missing without being reported, and `paperboy check` problems. Prints one
+table.
 
     python scripts/fault_harness.py            # all scenarios, 20 random kills, 20 double starts
     python scripts/fault_harness.py --quick    # the CI subset (about a minute on 2 cores)
@@ -52,11 +54,13 @@ from tests.email_support import Sink, smtp_sink  # noqa: E402
 WEEK = {
     date.fromisoformat(p.stem): p.read_bytes() for p in (REPO / "tests/data/hf/week").glob("*.json")
 }
-RUN_AT = datetime(2026, 8, 21, 9, 0, tzinfo=UTC)
+RUN_AT = datetime(2026, 8, 24, 9, 0, tzinfo=UTC)  # a Monday: the week 2026-W34 has settled
+SUBSCRIBED = RUN_AT - timedelta(days=14)  # before the week: its editions are theirs
 RERUN_AT = RUN_AT + timedelta(minutes=40)  # after the 30-min retry delay and 15-min lease
 FAULT_DAY = date(2026, 8, 20)
 SECRET = "harness-secret"
-PEOPLE = ("ada@example.org", "bob@example.org", "cy@example.org")
+PEOPLE = ("ada@example.org", "bob@example.org", "cy@example.org")  # daily
+WEEKLY = "wes@example.org"
 RUN_TIMEOUT = 60.0
 DEADLINE = 5.0  # [http] deadline of the scenarios' config, seconds
 _TAG = re.compile(r"^tag:[^:]+:")
@@ -216,7 +220,7 @@ class Bench:
         self.config = root / "paperboy.toml"
         self.config.write_text(
             '[output]\nsite_url = "https://papers.example.org/"\n'
-            "[ingest]\ncatch_up_max_days = 3\n"
+            "[ingest]\ncatch_up_max_days = 8\n"
             f'[http]\nhf_base_url = "http://127.0.0.1:{http_port}"\n'
             f"allow_private_hosts = true\ntimeout = 1.0\ndeadline = {DEADLINE}\nretries = 2\n"
             f'[email]\nsmtp_url = "smtp://127.0.0.1:{smtp_port}"\n'
@@ -230,9 +234,10 @@ class Bench:
         init_db(engine)
         slugs = [t.slug for t in load_topics(topics_file(None))]
         with write_session(engine) as session:
-            for person in PEOPLE:
+            for person in (*PEOPLE, WEEKLY):
                 add_subscriber(session=session, email=person, topics=slugs,
-                               secret=SECRET.encode(), now=RUN_AT)  # fmt: skip
+                               secret=SECRET.encode(), now=SUBSCRIBED,
+                               frequency="weekly" if person == WEEKLY else "daily")  # fmt: skip
         engine.dispose()
 
     def env(self, now: datetime, failpoint: str = "") -> dict[str, str]:
@@ -442,6 +447,7 @@ def scenarios(quick: bool) -> list[Scenario]:
         Scenario("smtp drop after DATA", "smtp",
                  prepare_sink=lambda s: s.drop_after_storing.update({2})),
         Scenario("kill at before_ingest_commit", "kill", failpoint="before_ingest_commit:2"),
+        Scenario("kill at before_plan_commit", "kill", failpoint="before_plan_commit:2"),
         Scenario("kill at after_claim", "kill", failpoint="after_claim:3"),
         Scenario("kill at after_send", "kill", failpoint="after_send:2"),
         Scenario("kill at mid_feed_write", "kill", failpoint="mid_feed_write:2"),
@@ -449,8 +455,8 @@ def scenarios(quick: bool) -> list[Scenario]:
         Scenario("clock moved back a day", "clock", first="clock_back"),
     ]  # fmt: skip
     if quick:  # fewer runs: several faults per scenario
-        every = ",".join(["before_ingest_commit:2", "mid_feed_write:2", "after_claim:3",
-                          "after_send:2"])  # fmt: skip
+        every = ",".join(["before_ingest_commit:2", "mid_feed_write:2", "before_plan_commit:2",
+                          "after_claim:3", "after_send:2"])  # fmt: skip
         both = HttpFault("500", times=2)
         kept = ("http headers drip (deadline)", "smtp drop after DATA",
                 "http source hangs (unreachable)", "files: FIFO and /dev/zero")  # fmt: skip

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -69,13 +69,14 @@ def health_config(tmp_path: Path, engine: Engine, **sections: dict[str, Any]) ->
 
 
 def installation(cfg: Config, engine: Engine, when: datetime) -> tuple[Paperboy, Clock]:
-    """A Paperboy on ``engine`` whose clock the test moves, with two subscribers."""
+    """A Paperboy on ``engine`` whose clock the test moves, with two subscribers of a week
+    before ``when`` (a subscriber's first digest is the first edition settled after that)."""
     clock = Clock(when)
     pb = Paperboy(cfg, engine=engine, clock=clock, topics=TOPICS)
     with write_session(engine) as session:
         for address in PEOPLE:
             add_subscriber(session=session, email=address, topics=[t.slug for t in TOPICS],
-                           secret=b"s" * 32, now=when)  # fmt: skip
+                           secret=b"s" * 32, now=when - timedelta(days=7))  # fmt: skip
     return pb, clock
 
 

@@ -232,3 +232,37 @@ def test_legacy_long_title_key_gains_its_bounded_alias(tmp_path: Path) -> None:
     assert key == legacy_key  # unchanged
     assert aliases == {legacy_key, title_key(LONG_TITLE)}
     engine.dispose()
+
+
+def test_upgrade_to_0004_keeps_outbox_rows_as_daily_and_drops_the_old_marks(
+    empty: Engine,
+) -> None:
+    """A store mailed by the previous version: its rows stay daily and unique, its subscribers
+    daily; the ``email_pending:`` marks of the old run are gone (due editions are recomputed)."""
+    upgrade(empty, "0002", run_scripts=True)
+    at = NOW.replace(tzinfo=None)
+    with empty.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO subscriber (id, email, email_key, topics, status, token_nonce,"
+            " token_hash, created_at, updated_at) VALUES (1, 'a@example.org', 'a@example.org',"
+            " '[\"long-context\"]', 'active', 'n', 'h', :at, :at)"), {"at": at})  # fmt: skip
+        conn.execute(text(
+            "INSERT INTO outbox (subscriber_id, edition, state, message_id, attempts,"
+            " next_attempt_at, created_at) VALUES (1, '2026-11-20', 'sent', '<m@x>', 1, :at, :at)"
+        ), {"at": at})  # fmt: skip
+        conn.execute(text("INSERT INTO meta (key, value) VALUES ('email_pending:2026-11-20', '1')"))
+    upgrade(empty, run_scripts=True)
+    with empty.connect() as conn:
+        rows = conn.execute(text("SELECT kind, edition, topics FROM outbox")).all()
+        subscriber = conn.execute(
+            text("SELECT frequency, previous_frequency, frequency_from FROM subscriber")
+        ).one()
+        marks = conn.execute(text("SELECT count(*) FROM meta WHERE key LIKE 'email_pending:%'"))
+        assert [(kind, str(day), topics) for kind, day, topics in rows] == [
+            ("daily", "2026-11-20", None)
+        ]
+        assert tuple(subscriber) == ("daily", None, None)
+        assert marks.scalar_one() == 0
+    assert schema_diff(empty) == []
+    downgrade(empty, "0002")  # and back
+    assert _revision(empty) == "0002"

@@ -26,7 +26,6 @@ from pipeline.errors import ConfigError
 from pipeline.ingest.saved_pages import ingest_files
 from pipeline.store.engine import init_db, make_engine, read_session, write_session
 from pipeline.store.integrity import check_store
-from pipeline.store.meta import ensure_meta
 from pipeline.store.papers import upsert_page
 from pipeline.store.tables import FetchState
 from pipeline.topics import load_topics, topics_file
@@ -102,8 +101,21 @@ def test_removing_the_last_page_of_a_date_cancels_its_pending_mail_and_validator
     pb.add_subscriber("ann@example.org", ["long-context"])
     origin = str(SAMPLES / "page-a.txt")
     with write_session(engine) as session:
-        ensure_meta(session=session, key="email_pending:2026-03-14", value="1")
         session.add(FetchState(url=origin, etag='"v1"'))
+        session.execute(  # the edition was frozen (planned), its messages not sent yet
+            text(
+                "INSERT INTO mail_edition (kind, day, last_day, frozen_at)"
+                " VALUES ('daily', :d, :d, :t)"
+            ),
+            {"d": MAR_14, "t": NOW},
+        )
+        session.execute(
+            text(
+                "INSERT INTO mail_edition_paper (edition_id, kind, listing_date, paper_id, rank,"
+                " recurring, late, topics) SELECT e.id, 'daily', a.listing_date, a.paper_id,"
+                " a.rank, false, false, '[]' FROM appearance a, mail_edition e"
+            )
+        )
         session.execute(
             text(
                 "INSERT INTO outbox (subscriber_id, edition, state, message_id, attempts,"
@@ -117,9 +129,9 @@ def test_removing_the_last_page_of_a_date_cancels_its_pending_mail_and_validator
     with read_session(engine) as session:
         assert session.execute(text("SELECT count(*) FROM outbox")).scalar_one() == 0
         assert session.execute(text("SELECT count(*) FROM fetch_state")).scalar_one() == 0
-        assert session.execute(text("SELECT count(*) FROM meta WHERE key LIKE 'email_%'")).all()
-        marks = session.execute(text("SELECT key FROM meta WHERE key LIKE 'email_pending:%'"))
-        assert marks.all() == []
+        frozen = session.execute(text("SELECT count(*) FROM mail_edition_paper"))
+        assert frozen.scalar_one() == 0  # the frozen listings went with the page
+        assert check_store(session=session) == []
 
 
 def test_dry_run_changes_nothing(tmp_path: Path, engine: Engine) -> None:

@@ -42,7 +42,7 @@ def at(day: str) -> datetime:
         (["10", "17"], "20", 5, ["16", "17", "18", "19", "20"]),  # missed days + the last
         (["10", "17"], "20", 2, ["19", "20"]),  # bounded
         (["16", "18"], "20", 5, ["17", "18", "19", "20"]),  # a day that failed is retried
-        (["18", "19", "20"], "20", 3, ["20"]),  # up to date: only the last again
+        (["18", "19", "20"], "20", 3, ["19", "20"]),  # up to date: yesterday and today again
         (["25"], "20", 3, ["18", "19", "20"]),  # clock moved backwards: missing days only
     ],
 )
@@ -220,19 +220,20 @@ def test_second_run_same_day_sends_nothing_and_changes_no_feed_byte(
                 email=address,
                 topics=chosen,
                 secret=b"s" * 32,
-                now=at("2026-08-20"),
+                now=at("2026-08-13"),  # before the editions settle
             )
     first = run(cfg, engine, Api(), "2026-08-20")
     assert first.ok, first.failures
     sent = sorted((tmp_path / "out" / "outbox").rglob("*.eml"))
+    # the 20th's list is still growing at 09:00 on the 20th: only the 19th is mailed
     assert {e.edition: e.outcomes.get("sent", 0) for e in first.emails} == {
         date(2026, 8, 19): 2,
-        date(2026, 8, 20): 2,
     }
     feeds = {p: p.read_bytes() for p in (tmp_path / "out" / "feeds").iterdir()}
     mtimes = {p: p.stat().st_mtime_ns for p in feeds}
     second = run(cfg, engine, Api(), "2026-08-20")
     assert second.ok and second.emails == () and second.editions == ()
+    assert second.email_note == "nothing due: edition 2026-08-20 settles at 2026-08-21 06:00 UTC"
     assert sorted((tmp_path / "out" / "outbox").rglob("*.eml")) == sent
     assert {p: p.read_bytes() for p in feeds} == feeds
     assert {p: p.stat().st_mtime_ns for p in feeds} == mtimes
@@ -279,7 +280,7 @@ def test_unreachable_source_costs_one_deadline_per_run_and_one_line(
     assert took < 4.0  # one deadline (1 s) plus the rest of the run, not five
     [failure] = report.failures
     assert failure.origin == "hf-daily"
-    cause = "deadline passed" if fault == "hang" else "ConnectError"
+    cause = "deadline" if fault == "hang" else "ConnectError"
     assert cause in failure.message
     assert failure.message.endswith(
         "source skipped for this run: 5 day(s) not fetched (2026-08-16 to 2026-08-20)"

@@ -347,3 +347,33 @@ def test_unexpected_error_is_a_500_page_with_security_headers_and_nothing_counts
     with read_session(engine) as session:
         assert [row.mailed for row in session.exec(select(SubscribeRequest))] == [False]
     assert eml_messages(cfg) == []
+
+
+def frequencies(engine):
+    with read_session(engine) as session:
+        return {s.email: s.frequency for s in select_subscribers(session=session)}
+
+
+def test_subscribe_form_offers_daily_or_weekly_and_confirming_applies_it(site):
+    cfg, engine, client = site
+    page = parse_page(client.get("/subscribe").text)
+    radios = page.inputs("frequency")
+    assert [(r["value"], "checked" in r) for r in radios] == [("daily", True), ("weekly", False)]
+    post_subscribe(client, "ann@example.org", "long-context", frequency="weekly")
+    [message] = eml_messages(cfg)
+    body = message.get_body(("plain",)).get_content().replace("\r\n", "\n")
+    assert "at this\naddress, weekly, for these topics" in body
+    done = client.post(local(confirm_link(message)))
+    assert "each Monday" in parse_page(done.text).text
+    assert frequencies(engine) == {"ann@example.org": "weekly"}
+
+
+@pytest.mark.parametrize("value", ["monthly", *HOSTILE])
+def test_unknown_or_hostile_frequency_is_refused_and_not_echoed(site, value):
+    cfg, engine, client = site
+    response = post_subscribe(client, "ann@example.org", "long-context", frequency=value)
+    assert response.status_code == 400
+    page = assert_safe_html(response.text)
+    assert "choose daily or weekly" in page.text
+    assert value not in response.text
+    assert eml_messages(cfg) == [] and subscribers(engine) == {}

@@ -84,7 +84,7 @@ COMMANDS: dict[str, LazyCommand] = {
     ),
     "emails": LazyCommand(
         "pipeline.cli.email_cmds:emails",
-        "Render and deliver the email digests of an edition, each at most once.",
+        "Render and deliver the email editions due, each digest at most once.",
     ),
     "status": LazyCommand(
         "pipeline.cli.status_cmds:status",

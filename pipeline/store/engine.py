@@ -139,6 +139,18 @@ def write_session(engine: Engine) -> Iterator[Session]:
         yield session
 
 
+@contextmanager
+def scratch_session(engine: Engine) -> Iterator[Session]:
+    """A write transaction that is always rolled back: compute what a change would do (dry
+    runs) with the code that makes it, and keep nothing."""
+    with Session(engine, expire_on_commit=False) as session:
+        session.begin()
+        try:
+            yield session
+        finally:
+            session.rollback()
+
+
 def read_only(engine: Engine) -> Engine:
     """The engine whose transactions only read: on SQLite a plain ``BEGIN``, so they never take
     (or wait for) the write lock."""

@@ -17,12 +17,12 @@ from sqlmodel import Session, col, select
 
 from pipeline.config import SourceConfig
 from pipeline.records import EditionHealth, HealthSnapshot, RunRecord, SourceHealth
-from pipeline.store.editions import pending_editions
 from pipeline.store.engine import insert_for, write_session
 from pipeline.store.outbox import STATES
 from pipeline.store.tables import (
     AlertLog,
     Digest,
+    MailEdition,
     OutboxMessage,
     RunLog,
     SourceState,
@@ -163,7 +163,7 @@ def _editions(
     recent_days = session.execute(
         select(col(row.edition)).where(col(row.edition) >= start).distinct()
     ).scalars()
-    marked = pending_editions(session=session)
+    marked = _unplanned_days(session, start)
     days = sorted(set(recent_days) | set(stuck) | marked, reverse=True)
     states: dict[date, dict[str, int]] = {day: dict.fromkeys(STATES, 0) for day in days}
     for chunk in (days[i : i + 500] for i in range(0, len(days), 500)):
@@ -183,6 +183,19 @@ def _editions(
         )
         for day in days
     )
+
+
+def _unplanned_days(session: Session, start: date) -> set[date]:
+    """Listing dates since ``start`` with papers whose daily edition is not frozen (planned) yet:
+    still settling, or waiting for the next run (:mod:`pipeline.mail.due` decides when)."""
+    frozen = select(col(MailEdition.day)).where(col(MailEdition.kind) == "daily")
+    query = (
+        select(col(Digest.listing_date))
+        .where(col(Digest.listing_date) >= start, col(Digest.paper_count) > 0)
+        .where(col(Digest.listing_date).not_in(frozen))
+        .distinct()
+    )
+    return set(session.execute(query).scalars())
 
 
 def health_snapshot(

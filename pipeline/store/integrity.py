@@ -49,6 +49,19 @@ CHECKS: tuple[tuple[str, str], ...] = (
         "SELECT v.paper_id FROM paper_votes v LEFT JOIN paper_meta m ON m.paper_id = v.paper_id"
         " WHERE m.upvotes IS NULL OR v.upvotes > m.upvotes",
     ),
+    (
+        "a frozen edition's listings are of its kind, on time within its days, late before them",
+        "SELECT e.kind || ' ' || e.day FROM mail_edition_paper p"
+        " JOIN mail_edition e ON e.id = p.edition_id WHERE p.kind <> e.kind"
+        " OR (NOT p.late AND (p.listing_date < e.day OR p.listing_date > e.last_day))"
+        " OR (p.late AND p.listing_date >= e.day)",
+    ),
+    (
+        "every frozen listing is a listing of the store",
+        "SELECT p.listing_date FROM mail_edition_paper p WHERE NOT EXISTS"
+        " (SELECT 1 FROM appearance a WHERE a.paper_id = p.paper_id"
+        " AND a.listing_date = p.listing_date)",
+    ),
 )
 
 

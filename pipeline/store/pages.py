@@ -27,12 +27,11 @@ from sqlmodel import Session, col, select
 
 from pipeline.errors import ConfigError
 from pipeline.records import PageRemoval, StoredPage
-from pipeline.store.editions import PREFIX as EMAIL_MARK_PREFIX
 from pipeline.store.tables import (
     Appearance,
     Digest,
     FetchState,
-    Meta,
+    MailEditionPaper,
     OutboxMessage,
     Paper,
     PaperAlias,
@@ -141,6 +140,15 @@ def remove_page(*, session: Session, source: str, day: date, force: bool = False
         query = select(col(Appearance.paper_id)).where(col(Appearance.paper_id).in_(ids))
         remaining.update(int(paper_id) for paper_id in session.exec(query.distinct()))
     orphans = [paper_id for paper_id in paper_ids if paper_id not in remaining]
+    listed_that_day = select(col(Appearance.paper_id)).where(col(Appearance.listing_date) == day)
+    for ids in _chunks(paper_ids):  # frozen editions forget listings that no longer exist
+        session.execute(
+            delete(MailEditionPaper).where(
+                col(MailEditionPaper.listing_date) == day,
+                col(MailEditionPaper.paper_id).in_(ids),
+                col(MailEditionPaper.paper_id).not_in(listed_that_day),
+            )
+        )
     for ids in _chunks(orphans):  # every table that points at paper, then the paper
         for table in (PaperAlias, PaperMeta, PaperVotes):
             session.execute(delete(table).where(col(table.paper_id).in_(ids)))
@@ -157,7 +165,6 @@ def remove_page(*, session: Session, source: str, day: date, force: bool = False
             )
         )
         cancelled = int(result.rowcount)  # type: ignore[attr-defined]
-        session.execute(delete(Meta).where(col(Meta.key) == f"{EMAIL_MARK_PREFIX}{day}"))
     session.execute(delete(FetchState).where(col(FetchState.url) == digest.origin))
     return PageRemoval(
         source=source,

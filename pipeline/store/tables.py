@@ -147,6 +147,11 @@ class Subscriber(SQLModel, table=True):
     email_key: str = Field(unique=True, max_length=254)  # the whole address lowercased
     topics: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     status: str = Field(default="active", max_length=20)  # active | unsubscribed | bouncing
+    frequency: str = Field(  # daily | weekly (issue 13), from frequency_from on when set
+        default="daily", max_length=10, sa_column_kwargs={"server_default": "daily"}
+    )
+    previous_frequency: str | None = Field(default=None, max_length=10)  # before frequency_from
+    frequency_from: date | None = None  # the Monday a change of frequency takes effect
     # The unsubscribe token is HMAC(secret, token_nonce); only its sha256 is stored (lookup key).
     token_nonce: str = Field(max_length=64)
     token_hash: str = Field(unique=True, max_length=64)
@@ -159,7 +164,9 @@ class OutboxMessage(SQLModel, table=True):
 
     __tablename__ = "outbox"
     __table_args__ = (
-        UniqueConstraint("subscriber_id", "edition", name="uq_outbox_subscriber_edition"),
+        UniqueConstraint(
+            "subscriber_id", "kind", "edition", name="uq_outbox_subscriber_kind_edition"
+        ),
         Index("ix_outbox_edition_state", "edition", "state"),
         # rows by state (open, failed, uncertain) without scanning every edition's rows: the
         # health check (store/health.py) on every GET /health; bench/bench_health.py
@@ -168,7 +175,13 @@ class OutboxMessage(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     subscriber_id: int = Field(foreign_key="subscriber.id")
-    edition: date
+    kind: str = Field(  # daily | weekly: the edition's kind (issue 13)
+        default="daily", max_length=10, sa_column_kwargs={"server_default": "daily"}
+    )
+    edition: date  # the listing date; for a weekly edition the Monday of its ISO week
+    # The subscriber's topics when the row was planned: the message lists the frozen edition's
+    # papers of these topics, also when sent again later (None: rows from before revision 0004).
+    topics: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     # pending | sending | sent | retry | failed | uncertain | skipped
     state: str = Field(default="pending", max_length=20)
     message_id: str = Field(max_length=200)
@@ -200,6 +213,9 @@ class SubscribeRequest(SQLModel, table=True):
     email_key: str = Field(max_length=254)
     topics: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     client_ip: str = Field(max_length=64)
+    frequency: str = Field(
+        default="daily", max_length=10, sa_column_kwargs={"server_default": "daily"}
+    )
     mailed: bool = False  # False: refused by a limit or the honeypot (no mail went out)
     created_at: datetime = _utc_column(nullable=False)
     confirmed_at: datetime | None = _utc_column(nullable=True)
@@ -295,3 +311,41 @@ class TitleLookup(SQLModel, table=True):
     arxiv_id: str | None = Field(default=None, max_length=64)  # None: no exact match
     looked_up_at: datetime = _utc_column(nullable=False)
     retry_after: datetime | None = _utc_column(nullable=True)  # a miss is asked again after this
+
+
+class MailEdition(SQLModel, table=True):
+    """An email edition, frozen once: its papers are fixed in :class:`MailEditionPaper` in the
+    transaction that plans its outbox rows (pipeline/mail/plan.py says why)."""
+
+    __tablename__ = "mail_edition"
+    __table_args__ = (UniqueConstraint("kind", "day", name="uq_mail_edition_kind_day"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=10)  # daily | weekly
+    day: date  # the listing date; for a weekly edition the Monday of its ISO week
+    last_day: date  # the last listing date it covers (= day for a daily edition)
+    frozen_at: datetime = _utc_column(nullable=False)
+
+
+class MailEditionPaper(SQLModel, table=True):
+    """A paper's listing on one date, as carried by one edition of one kind.
+
+    Unique per (kind, listing date, paper): each listing belongs to at most one edition of a
+    kind, on time (``late`` false: listed within the edition's days) or added late.
+    """
+
+    __tablename__ = "mail_edition_paper"
+    __table_args__ = (
+        UniqueConstraint("kind", "listing_date", "paper_id", name="uq_mail_edition_paper_listing"),
+        Index("ix_mail_edition_paper_edition", "edition_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    edition_id: int = Field(foreign_key="mail_edition.id")
+    kind: str = Field(max_length=10)  # copied from the edition, for the unique constraint
+    listing_date: date
+    paper_id: int = Field(foreign_key="paper.id")
+    rank: int  # best rank on that date's pages
+    recurring: bool  # listed before that date too (shown as "Back again")
+    late: bool  # reached its date after that date's edition was frozen
+    topics: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))

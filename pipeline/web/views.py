@@ -8,12 +8,37 @@ and the templates autoescape the rest.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import date, timedelta
 from typing import Any
 
 from pipeline.mail.headers import plain_text
 from pipeline.mail.paper_view import paper_view as email_paper_view
-from pipeline.records import StoredPaper
+from pipeline.records import StoredPaper, SubscriberRecord
 from pipeline.topics import Topic
+
+# How often a subscriber is mailed (issue 13): value, label, what it means.
+FREQUENCY_CHOICES = (
+    (
+        "daily",
+        "Daily",
+        "Each day's papers the morning after, once the day's list is complete "
+        '(papers added to a day later come in the next digest, marked "Added late").',
+    ),
+    ("weekly", "Weekly", "On Monday: the past week's top papers in each of your topics."),
+)
+
+
+def frequency_note(sub: SubscriberRecord, today: date) -> str:
+    """While a change of frequency is pending: until when the old one holds."""
+    since = sub.frequency_from
+    if since is None or today >= since or not sub.previous_frequency:
+        return ""
+    last = since - timedelta(days=1)
+    return (
+        f"You get {sub.previous_frequency} digests until {last:%A %-d %B}; "
+        f"{sub.frequency} digests start with the week of {since:%-d %B}."
+    )
+
 
 ABSTRACT_CHARS = 400
 QUERY_CHARS = 200  # longer search strings are cut, not refused
