@@ -20,9 +20,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from pipeline.clock import fixed_clock
 from pipeline.mail.render import build_message, make_envs, message_id, render_bodies, settings_from
-from pipeline.mail.send import EmailJob, prepare_edition
-from pipeline.mail.send import send_due as send_edition
+from pipeline.mail.send import EmailJob, prepare_edition, send_due
 from pipeline.records import (
     Edition,
     OutboxItem,
@@ -169,9 +169,10 @@ def bench_outbox(count: int) -> None:
         start = time.perf_counter()
         edition, report = prepare_edition(engine=engine, day=DAY, job=job, now=NOW)
         planned = time.perf_counter()
-        report = send_edition(
-            engine=engine, edition=edition, report=report, job=job, transport=_Discard(), now=NOW
-        )
+        report = send_due(
+            engine=engine, edition=edition, report=report, job=job, transport=_Discard(),
+            clock=fixed_clock(NOW),
+        )  # fmt: skip
         end = time.perf_counter()
         engine.dispose()
     print(

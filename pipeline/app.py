@@ -20,20 +20,27 @@ import os
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from pipeline.addresses import check_topics, parse_subscriber_csv
+from pipeline.addresses import check_frequency, check_topics, parse_subscriber_csv
+from pipeline.bounded import FileRefused, decode_text, read_regular_file
 from pipeline.clock import Clock, clock_from_env
 from pipeline.config import DEFAULT_SOURCE, SOURCE_KINDS, Config, SourceConfig, load_config
+from pipeline.config_checks import source_name_problem
 from pipeline.errors import ConfigError
+from pipeline.health import assess
 from pipeline.records import (
     ALL_TOPICS,
+    EditionRef,
     Failure,
+    HealthReport,
     IngestReport,
+    PageRemoval,
     PageReport,
+    StoredPage,
     StoredPaper,
     SubscriberRecord,
 )
@@ -45,6 +52,9 @@ if TYPE_CHECKING:
     from starlette.applications import Starlette
 
     from pipeline.feeds.publish import FeedsReport
+    from pipeline.mail.alerts import AlertReport
+    from pipeline.mail.due import DueWork
+    from pipeline.mail.preview import EditionPreview
     from pipeline.mail.send import EmailJob, EmailReport
     from pipeline.mail.transports import Transport
     from pipeline.run import RunReport
@@ -54,23 +64,15 @@ if TYPE_CHECKING:
     from pipeline.store.topic_papers import TopicCounts
 
 
+CSV_MAX_BYTES = 20_000_000  # a subscriber CSV: ~100 bytes a line, so 200k subscribers
+
+
 @dataclass(frozen=True)
 class ImportReport:
     """What importing a subscriber CSV did."""
 
     counts: dict[str, int] = field(default_factory=dict)  # added, updated, unchanged, errors
     errors: tuple[str, ...] = ()  # "<file>:<line>: <problem>"
-
-
-@dataclass(frozen=True)
-class DryRun:
-    """What sending an edition would do, computed without writing anything."""
-
-    day: date
-    subscribers: int  # active subscribers
-    recipients: int  # of them, those the edition has papers for
-    topic_sets: int
-    largest_html: int  # bytes
 
 
 def score_paper(topic: Topic, paper: StoredPaper, likeness: Likeness | None = None) -> TopicScore:
@@ -179,8 +181,8 @@ class Paperboy:
             templates=resource_path("templates"),
         )
 
-    def transport(self, day: date) -> Transport:
-        """SMTP when configured, else ``.eml`` files in ``<output>/outbox/<day>/``."""
+    def transport(self, day: date | EditionRef) -> Transport:
+        """SMTP when configured, else ``.eml`` files in ``<output>/outbox/<edition>/``."""
         from pipeline.mail.transports import transport_for
 
         return transport_for(self.config, day)
@@ -197,9 +199,11 @@ class Paperboy:
         client: httpx.Client | None = None,
         sleep: Callable[[float], None] = time.sleep,
         lock_wait: float = 0.0,
+        email: bool = True,
         on_progress: Progress | None = None,
     ) -> RunReport:
-        """The daily job under the run lock: ingest every source, then feeds, then emails.
+        """The daily job under the run lock: ingest every source, then feeds, then the emails
+        due (``email`` False: none).
 
         Raises :class:`~pipeline.store.lock.LockedError` when another run holds the lock.
         """
@@ -209,7 +213,8 @@ class Paperboy:
         with run_lock(self.engine, wait=lock_wait):
             return run_once(
                 self, extra_pages=pages, offline=offline, on_page=on_page,
-                on_failure=on_failure, client=client, sleep=sleep, on_progress=on_progress,
+                on_failure=on_failure, client=client, sleep=sleep, email=email,
+                on_progress=on_progress,
             )  # fmt: skip
 
     def ingest(
@@ -220,18 +225,39 @@ class Paperboy:
         source: str = DEFAULT_SOURCE,
         on_page: Callable[[PageReport], None] | None = None,
         on_failure: Callable[[Failure], None] | None = None,
+        offline: bool = False,
+        client: httpx.Client | None = None,
         on_progress: Progress | None = None,
     ) -> IngestReport:
         """Ingest saved pages (files, or folders searched for page files), then assign topics
-        to the papers they brought."""
+        to the papers they brought; with ``[ingest] resolve_titles`` and not ``offline``,
+        title-only papers get their arXiv ids looked up."""
+        from pipeline.ingest.fetch import make_client
+        from pipeline.ingest.parse.common import future_date_problem
+        from pipeline.ingest.resolve import TitleResolver
         from pipeline.ingest.saved_pages import ingest_files
 
-        report = ingest_files(
-            paths, engine=self.engine, now=self.clock(), listing_date=listing_date,
-            source=source, max_bytes=self.config.ingest.max_page_bytes,
-            on_page=on_page, on_failure=on_failure,
-        )  # fmt: skip
+        now = self.clock()
+        problem = source_name_problem(source)
+        if problem is not None:
+            raise ConfigError(problem, key="--source")
+        if listing_date is not None and future_date_problem(listing_date, today=now.date()):
+            raise ConfigError(f"--date {listing_date} is in the future (today is {now.date()} UTC)")
+        resolving = self.config.ingest.resolve_titles and not offline
+        http = (client or make_client(self.config.http)) if resolving else None  # never offline
+        resolver = TitleResolver(self.config.http, http, self.engine, now) if http else None
+        try:
+            report = ingest_files(
+                paths, engine=self.engine, now=now, listing_date=listing_date, source=source,
+                max_bytes=self.config.ingest.max_page_bytes, on_page=on_page,
+                on_failure=on_failure, resolve=resolver.resolve_page if resolver else None,
+            )  # fmt: skip
+        finally:
+            if http is not None and client is None:
+                http.close()
         self.assign(on_progress=on_progress)
+        if resolver is not None and (resolver.asked or resolver.from_cache or resolver.stopped):
+            return dataclasses.replace(report, notes=(resolver.summary(),))
         return report
 
     def assign(self, *, on_progress: Progress | None = None) -> AssignReport:
@@ -265,10 +291,14 @@ class Paperboy:
     ) -> PageReport:
         """Fetch one listing date (default: today, UTC) from one source and store it."""
         from pipeline.ingest.fetch import make_client
+        from pipeline.ingest.parse.common import future_date_problem
         from pipeline.ingest.sources import ingest_source_date
 
         now = self.clock()
         source = self.source(source_name)
+        problem = future_date_problem(day, today=now.date()) if day else None
+        if problem is not None:  # before any request (issue 15.8)
+            raise ConfigError(problem)
         http = client or make_client(self.config.http)
         try:
             report = ingest_source_date(
@@ -290,6 +320,35 @@ class Paperboy:
             self.config, engine=self.engine, topics=self.topics, now=self.clock(), force=force
         )
 
+    def pages(self, source: str | None = None) -> list[StoredPage]:
+        """The stored pages (one per source and listing date), newest first."""
+        from pipeline.store.engine import read_session
+        from pipeline.store.pages import list_pages
+
+        with read_session(self.engine) as session:
+            return list_pages(session=session, source=source)
+
+    def remove_page(
+        self, source: str, day: date, *, force: bool = False, dry_run: bool = False
+    ) -> PageRemoval:
+        """Take page ``(source, day)`` back out of the store, then rewrite the feeds.
+
+        Refuses an edition that was mailed unless ``force``; ``dry_run`` changes nothing. Takes
+        the run lock (:class:`~pipeline.errors.LockedError` while a run holds it).
+        """
+        from pipeline.store.lock import run_lock
+        from pipeline.store.pages import remove_page, undo_session
+
+        if dry_run:
+            with undo_session(self.engine, dry_run=True) as session:
+                removal = remove_page(session=session, source=source, day=day, force=force)
+            return dataclasses.replace(removal, dry_run=True)
+        with run_lock(self.engine):  # never in the middle of a run's ingest, feeds or emails
+            with undo_session(self.engine, dry_run=False) as session:
+                removal = remove_page(session=session, source=source, day=day, force=force)
+            written = len(self.publish_feeds().written)
+        return dataclasses.replace(removal, feeds_written=written)
+
     def latest_edition(self) -> date:
         """The latest listing date in the store (ConfigError when the store is empty)."""
         from pipeline.store.engine import read_session
@@ -301,75 +360,104 @@ class Paperboy:
             raise ConfigError("the store holds no edition yet; run `paperboy ingest` first")
         return day
 
+    def existing_edition(self, day: date) -> date:
+        """``day`` when a page lists it or mail was planned for it, else a ConfigError
+        (issue 15.10: a date with no edition said "0 of 2 would get a digest")."""
+        from pipeline.store.editions import edition_known
+        from pipeline.store.engine import read_session
+        from pipeline.store.papers import last_listing_date
+
+        with read_session(self.engine) as session:
+            if edition_known(session=session, day=day):
+                return day
+            latest = last_listing_date(session=session)
+        hint = f"the latest is {latest}" if latest else "the store holds no page yet"
+        raise ConfigError(
+            f"no edition {day} in the store (no page lists that date; {hint}): "
+            "see `paperboy pages list`"
+        )
+
     def send_edition(
         self,
-        day: date | None = None,
+        day: date | EditionRef | None = None,
         *,
         resend_uncertain: bool = False,
         batch: int = 1,
         on_start: Callable[[int], None] | None = None,
         on_item: Callable[[], None] | None = None,
+        replan: bool = True,
     ) -> EmailReport:
-        """Render and deliver an edition's digests (default: the latest), each at most once.
+        """Deliver one edition's digests (a date: its daily edition; default: the latest
+        date), each at most once, also one not settled yet or outside the catch-up window.
 
-        ``batch`` rows are claimed at a time; several processes may share an edition.
+        Freezes the edition's papers first unless they are (papers added to its days later go
+        into the next edition as "Added late"). ``batch`` rows are claimed at a time; several
+        processes may share an edition. ``replan`` False plans no subscriber it has no row for.
         """
         from pipeline.mail.send import deliver_edition
 
+        if isinstance(day, date):
+            day = self.existing_edition(day)  # a date with no edition is an error (15.10)
         edition = day or self.latest_edition()
         return deliver_edition(
             engine=self.engine, day=edition, job=self.email_job(),
             transport=self.transport(edition), clock=self.clock,
-            resend_uncertain=resend_uncertain, batch=batch, on_start=on_start, on_item=on_item,
+            resend_uncertain=resend_uncertain, replan=replan, batch=batch, on_start=on_start,
+            on_item=on_item,
         )  # fmt: skip
 
-    def due_editions(self) -> list[date]:
-        """Editions with rows waiting to be sent, plus the latest edition."""
-        from pipeline.store.engine import read_session
-        from pipeline.store.outbox import due_editions
-        from pipeline.store.papers import last_listing_date
+    def find_due(self) -> DueWork:
+        """What the email stage would handle now: editions settled and not frozen yet (within
+        the catch-up window, for frequencies with active subscribers), frozen ones with rows
+        still to send, and the ones waiting to settle."""
+        from pipeline.mail.due import find_due
+        from pipeline.run import timing
 
-        with read_session(self.engine) as session:
-            latest = last_listing_date(session=session)
-            due = set(due_editions(session=session))
-        return sorted(due | ({latest} if latest else set()))
+        return find_due(self.engine, now=self.clock(), timing=timing(self.config))
 
-    def preview_edition(self, day: date | None = None) -> DryRun:
-        """Count and render what sending an edition would do, without writing anything."""
-        from pipeline.mail.send import render_for
-        from pipeline.store.editions import select_edition
-        from pipeline.store.engine import read_session
-        from pipeline.store.subscribers import select_subscribers
+    def due_editions(self) -> list[EditionRef]:
+        """Every edition to handle now, oldest first (see :meth:`find_due`)."""
+        return self.find_due().editions
 
-        edition_day = day or self.latest_edition()
-        job = self.email_job()
-        with read_session(self.engine) as session:
-            edition = select_edition(session=session, day=edition_day, topics=job.topics)
-            subs = select_subscribers(session=session, status="active")
-        wanted = [s for s in subs if job.send_empty or not edition.for_topics(s.topics).empty]
-        sets = {tuple(sorted(s.topics)) for s in wanted}
-        largest = max(
-            (len(render_for(edition, list(t), job).html.encode()) for t in sets), default=0
-        )
-        return DryRun(edition_day, len(subs), len(wanted), len(sets), largest)
+    def preview(
+        self, refs: Sequence[EditionRef], *, on_request: bool = False
+    ) -> list[EditionPreview]:
+        """What mailing ``refs`` (in order) would do now, without writing anything, as a run
+        would (``on_request``: as ``paperboy emails --edition D`` would)."""
+        from pipeline.mail.preview import preview_editions
+
+        return preview_editions(
+            self.engine, refs, job=self.email_job(), now=self.clock(),
+            settle_hours=self.config.email.settle_hours, on_request=on_request,
+        )  # fmt: skip
+
+    def preview_edition(self, day: date | EditionRef | None = None) -> EditionPreview:
+        """What sending one edition (default: the latest date's) would do, writing nothing."""
+        if isinstance(day, date):
+            day = self.existing_edition(day)  # a date with no edition is an error (15.10)
+        ref = day if isinstance(day, EditionRef) else EditionRef.daily(day or self.latest_edition())
+        return self.preview([ref], on_request=True)[0]
 
     # subscribers -------------------------------------------------------------------------
 
     def add_subscriber(
-        self, email: str, topics: Sequence[str] = (ALL_TOPICS,)
+        self, email: str, topics: Sequence[str] = (ALL_TOPICS,), *, frequency: str | None = None
     ) -> tuple[SubscriberRecord, str]:
         """Subscribe ``email`` to ``topics`` (default ``all``: every paper, those in no topic
-        under "Other"; again: updates them, re-activates); returns the record and
+        under "Other"; again: updates them, re-activates); ``frequency`` daily or weekly (None:
+        keep, daily for a new one); returns the record and
         ``added``/``updated``/``unchanged``."""
         from pipeline.store.engine import write_session
         from pipeline.store.subscribers import add_subscriber
 
         chosen = check_topics(topics, [t.slug for t in self.topics])
+        how_often = check_frequency(frequency) if frequency is not None else None
         secret = self.secret
         with write_session(self.engine) as session:
             return add_subscriber(
-                session=session, email=email, topics=chosen, secret=secret, now=self.clock()
-            )
+                session=session, email=email, topics=chosen, secret=secret, now=self.clock(),
+                frequency=how_often,
+            )  # fmt: skip
 
     def remove_subscriber(self, email: str) -> bool:
         """Unsubscribe ``email`` (kept as 'unsubscribed'); False when unknown."""
@@ -387,24 +475,53 @@ class Paperboy:
         with read_session(self.engine) as session:
             return select_subscribers(session=session, status=status)
 
+    def topic_notes(self) -> list[str]:
+        """Warnings about active subscribers whose chosen topics are no longer configured.
+
+        Issue 15.11: a removed topic's subscribers silently got nothing for it.
+        """
+        configured = {ALL_TOPICS, *(t.slug for t in self.topics)}  # "all" is always there
+        lost: dict[str, int] = {}
+        affected = 0
+        for sub in self.subscribers("active"):
+            missing = [slug for slug in sub.topics if slug not in configured]
+            affected += bool(missing)
+            for slug in missing:
+                lost[slug] = lost.get(slug, 0) + 1
+        if not affected:
+            return []
+        return [
+            f"{affected} subscriber(s) chose topics that are no longer configured "
+            f"({', '.join(sorted(lost))}) and get nothing for them: change their topics with "
+            "`paperboy subscribers add EMAIL --topics ...`"
+        ]
+
     def import_subscribers(self, path: Path) -> ImportReport:
-        """Add subscribers from a CSV with ``email`` and ``topics`` columns, in one transaction;
-        bad lines are reported and skipped."""
+        """Add subscribers from a CSV with ``email`` and ``topics`` columns (and optionally
+        ``frequency``: daily or weekly), in one transaction; bad lines are reported and
+        skipped."""
         from pipeline.store.engine import write_session
         from pipeline.store.subscribers import add_subscriber
 
-        rows = parse_subscriber_csv(path.read_text(encoding="utf-8-sig"))
+        try:
+            data = read_regular_file(path, max_bytes=CSV_MAX_BYTES, hint=": give a CSV file")
+            text = decode_text(data)
+        except FileRefused as exc:
+            raise ConfigError(exc.detail, path=str(path)) from None
+        rows = parse_subscriber_csv(text)
         known = [t.slug for t in self.topics]
         secret, now = self.secret, self.clock()
         counts = {"added": 0, "updated": 0, "unchanged": 0, "errors": 0}
         errors: list[str] = []
         with write_session(self.engine) as session:
-            for line, email, topics in rows:
+            for line, email, topics, frequency in rows:
                 try:
                     chosen = check_topics(topics, known)
+                    how_often = check_frequency(frequency) if frequency else None
                     _record, what = add_subscriber(
-                        session=session, email=email, topics=chosen, secret=secret, now=now
-                    )
+                        session=session, email=email, topics=chosen, secret=secret, now=now,
+                        frequency=how_often,
+                    )  # fmt: skip
                 except ConfigError as exc:
                     errors.append(f"{path}:{line}: {exc}")
                     counts["errors"] += 1
@@ -507,6 +624,40 @@ class Paperboy:
 
         with read_session(self.engine) as session:
             return check_store(session=session), store_counts(session=session)
+
+    def status(self) -> HealthReport:
+        """What needs a person now (``pipeline.health``): runs, sources, days, deliveries."""
+        from pipeline.store.engine import read_session
+        from pipeline.store.health import health_snapshot
+
+        now, cfg = self.clock(), self.config
+        with read_session(self.engine) as session:
+            snapshot = health_snapshot(
+                session=session, sources=[s for s in cfg.sources if s.enabled], now=now,
+                window_days=cfg.health.window_days,
+                lease=timedelta(minutes=cfg.email.lease_minutes),
+            )  # fmt: skip
+        return assess(snapshot, now=now, cfg=cfg.health)
+
+    def alert_transport(self) -> Transport:
+        """SMTP when configured, else ``.eml`` files in ``<output>/outbox/alerts/``."""
+        from pipeline.mail.alerts import alert_transport
+
+        return alert_transport(self.config)
+
+    def alert(self, report: HealthReport) -> AlertReport:
+        """Mail ``[alerts] to`` the report's problems not mailed today (ConfigError if unset)."""
+        from pipeline.mail.alerts import send_alerts
+
+        if not self.config.alert_recipients:
+            raise ConfigError(
+                "no operator address: set [alerts] to = \"you@example.org\"",
+                path=self.config.where, key="alerts.to",
+            )  # fmt: skip
+        return send_alerts(
+            engine=self.engine, cfg=self.config, report=report,
+            transport=self.alert_transport(), now=self.clock(),
+        )  # fmt: skip
 
     def init(self, *, feed_authority: str | None = None) -> str:
         """Create the store and the output folder; returns the frozen feed GUID authority."""

@@ -10,6 +10,7 @@ environment.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import re
 import tomllib
@@ -19,6 +20,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from pipeline.addresses import normalize_email
+from pipeline.bounded import FileRefused, read_regular_file
+from pipeline.config_checks import CHECKS, source_name_problem
 from pipeline.errors import ConfigError
 
 CONFIG_ENV = "PAPERBOY_CONFIG"
@@ -29,11 +33,14 @@ ENV_OVERRIDES: Mapping[str, tuple[str, str]] = {
     "PAPERBOY_SITE_URL": ("output", "site_url"),
     "PAPERBOY_SMTP_URL": ("email", "smtp_url"),
     "PAPERBOY_HF_BASE_URL": ("http", "hf_base_url"),
+    "PAPERBOY_TRUSTED_PROXIES": ("web", "trusted_proxies"),
 }
 SOURCE_KINDS = ("files", "hf-api", "hf-html")
 DEFAULT_SOURCE = "saved-pages"  # the source name of pages ingested by path
 SECRET_ENV = "PAPERBOY_SECRET"  # HMAC key of Message-IDs and tokens; else one kept in the store
 SMTP_PASSWORD_ENV = "PAPERBOY_SMTP_PASSWORD"
+TOML_MAX_BYTES = 1_000_000  # config and topics files: a few KB in practice
+TEMPLATE_NAMES = ("email/digest.html", "email/digest.txt")  # what [email] templates_dir holds
 # http(s)://host[:port][/path]: no query, fragment or user info (links are built by appending).
 _SITE_URL = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~/%-]*)?$")
 _BOOLEANS = {"1": True, "true": True, "yes": True, "on": True,
@@ -67,6 +74,11 @@ class OutputConfig:
 class IngestConfig:
     max_page_bytes: int = _help(20_000_000, "pages larger than this are refused")
     catch_up_max_days: int = _help(14, "most days `paperboy run` fetches to catch up")
+    resolve_titles: bool = _help(
+        False,
+        "look up the arXiv id of text-page titles with the Hugging Face papers search "
+        "(exact title match only, cached; never with --offline)",
+    )
 
 
 @dataclass(frozen=True)
@@ -83,7 +95,11 @@ class HttpConfig:
 
 @dataclass(frozen=True)
 class EmailConfig:
-    smtp_url: str = _help("", "smtp://user@host:587?starttls=true; empty: write .eml to outbox/")
+    smtp_url: str = _help(
+        "",
+        "smtp://user@host:587 (STARTTLS unless the host is loopback) or smtps://user@host; "
+        "empty: write .eml to outbox/",
+    )
     sender: str = _help("paperboy <paperboy@localhost>", "From: header of digests")
     send_empty: bool = _help(False, "send a digest even when an edition has no papers for it")
     unsubscribe_address: str = _help("", "mailto: target of List-Unsubscribe; empty: the sender")
@@ -92,12 +108,46 @@ class EmailConfig:
     abstract_chars: int = _help(320, "abstract excerpt length in emails, characters")
     retry_minutes: int = _help(30, "first retry delay after a 4xx reply; doubles, max 1 day")
     lease_minutes: int = _help(15, "a row left 'sending' longer than this becomes 'uncertain'")
+    settle_hours: int = _help(
+        6,
+        "a day's edition is mailed this long after the day ends (UTC), once its list is complete; "
+        "a week's edition this long after its Sunday",
+    )
+    weekly_papers_per_topic: int = _help(10, "papers listed per topic in the weekly edition")
+
+
+@dataclass(frozen=True)
+class WebConfig:
+    trusted_proxies: str = _help(
+        "",
+        "comma-separated addresses or networks of reverse proxies whose X-Forwarded-For is "
+        "believed (e.g. 127.0.0.1 when nginx runs on this host); empty: the peer is the client",
+    )
 
 
 @dataclass(frozen=True)
 class ScheduleConfig:
     cron: str = _help("30 7 * * *", "crontab line for `paperboy schedule` (outside 00-04 local)")
     timezone: str = _help("UTC", "IANA time zone of the cron line")
+
+
+@dataclass(frozen=True)
+class HealthConfig:
+    max_run_age_hours: int = _help(
+        36, "`paperboy status` needs a person when no run finished within this many hours"
+    )
+    max_source_age_days: int = _help(
+        2, "... when a source's last successful run is older than this many days"
+    )
+    failed_runs: int = _help(3, "... when a source failed on this many runs in a row")
+    window_days: int = _help(
+        3, "zero-paper weekdays and delivery problems of editions this recent count (days)"
+    )
+
+
+@dataclass(frozen=True)
+class AlertsConfig:
+    to: str = _help("", "operator address(es), comma-separated: at most one mail per problem a day")
 
 
 @dataclass(frozen=True)
@@ -139,6 +189,8 @@ class SmtpTarget:
     implicit_tls: bool
     tls_verify: bool = True
     ca_file: str = ""  # extra CA bundle to trust (a private relay's CA)
+    # AUTH without TLS: only to a loopback host, or when the URL says allow_plaintext_auth=true
+    allow_plaintext_auth: bool = False
 
     def __repr__(self) -> str:
         return f"SmtpTarget({self.describe()})"
@@ -159,16 +211,28 @@ def _flag(query: Mapping[str, str], name: str, default: bool) -> bool:
     return _BOOLEANS[value.lower()]
 
 
-def parse_smtp_url(url: str, *, password: str = "") -> SmtpTarget:
-    """Parse ``smtp://user@host:587?starttls=true[&ca_file=PATH]`` or ``smtps://host``.
+def is_loopback_host(host: str) -> bool:
+    """True for ``localhost`` and loopback address literals (127.0.0.0/8, ::1)."""
+    if host.lower().rstrip(".") == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
-    A password in the URL is refused (it comes from ``PAPERBOY_SMTP_PASSWORD``);
-    ``tls_verify=false`` exists for tests only (the transport logs a warning).
+
+def parse_smtp_url(url: str, *, password: str = "") -> SmtpTarget:
+    """Parse ``smtp://user@host:587[?starttls=false][&ca_file=PATH]`` or ``smtps://host``.
+
+    Safe by default (issue 15.4): STARTTLS unless the host is loopback; a login without TLS to
+    any other host needs ``starttls=false&allow_plaintext_auth=true``. A password in the URL is
+    refused (it comes from ``PAPERBOY_SMTP_PASSWORD``); ``tls_verify=false`` exists for tests
+    only (the transport logs a warning).
     """
     parts = urlsplit(url)
     if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
         raise ConfigError(
-            "expected smtp://[user@]host[:port][?starttls=true]", key="email.smtp_url"
+            "expected smtp://[user@]host[:port][?starttls=false]", key="email.smtp_url"
         )
     if parts.password:
         raise ConfigError(
@@ -177,22 +241,56 @@ def parse_smtp_url(url: str, *, password: str = "") -> SmtpTarget:
     try:
         port = parts.port
     except ValueError:
-        raise ConfigError("invalid port", key="email.smtp_url") from None
-    query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-    unknown = set(query) - {"starttls", "tls_verify", "ca_file"}
+        port = 0
+    if port == 0 or (port is not None and not 0 < port < 65536):
+        raise ConfigError("invalid port", key="email.smtp_url")
+    query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
+    unknown = set(query) - {"starttls", "tls_verify", "ca_file", "allow_plaintext_auth"}
     if unknown:
         raise ConfigError(f"unknown options {sorted(unknown)}", key="email.smtp_url")
     implicit = parts.scheme == "smtps"
+    host = parts.hostname
+    loopback = is_loopback_host(host)
+    starttls = _flag(query, "starttls", not loopback) and not implicit
+    plaintext = loopback or _flag(query, "allow_plaintext_auth", False)
+    user = unquote(parts.username or "")
+    if user and not (implicit or starttls or plaintext):
+        raise ConfigError(
+            f"starttls=false would send the password unencrypted to {host}: drop starttls=false "
+            "(STARTTLS is the default), use smtps://, or add allow_plaintext_auth=true if the "
+            "network to the relay is trusted",
+            key="email.smtp_url",
+        )
     return SmtpTarget(
-        host=parts.hostname,
+        host=host,
         port=port or (465 if implicit else 587),
-        user=unquote(parts.username or ""),
+        user=user,
         password=password,
-        starttls=_flag(query, "starttls", False) and not implicit,
+        starttls=starttls,
         implicit_tls=implicit,
         tls_verify=_flag(query, "tls_verify", True),
         ca_file=query.get("ca_file", ""),
+        allow_plaintext_auth=plaintext,
     )
+
+
+def parse_networks(
+    text: str, *, where: str = "<settings>"
+) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """Comma-separated addresses or networks (``127.0.0.1, 10.0.0.0/8, ::1``)."""
+    found = []
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        try:
+            found.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ConfigError(
+                f"{item!r} is not an IP address or network (like 127.0.0.1 or 10.0.0.0/8)",
+                path=where,
+                key="web.trusted_proxies",
+            ) from None
+    return tuple(found)
 
 
 def normalize_site_url(url: str, *, where: str) -> str:
@@ -225,7 +323,10 @@ class Config:
     ingest: IngestConfig = IngestConfig()
     http: HttpConfig = HttpConfig()
     email: EmailConfig = EmailConfig()
+    web: WebConfig = WebConfig()
     schedule: ScheduleConfig = ScheduleConfig()
+    health: HealthConfig = HealthConfig()
+    alerts: AlertsConfig = AlertsConfig()
     sources: tuple[SourceConfig, ...] = (SourceConfig(name="hf-daily", kind="hf-api"),)
     topics_file: Path | None = None  # None: the shipped default topics
     smtp: SmtpTarget | None = None  # email.smtp_url parsed; None: .eml files in the outbox folder
@@ -256,6 +357,11 @@ class Config:
         return str(self.path) if self.path else "<defaults>"
 
     @property
+    def alert_recipients(self) -> tuple[str, ...]:
+        """The operator addresses of ``[alerts] to`` (validated at load); empty: no alerts."""
+        return tuple(a for a in self.alerts.to.split(",") if a)
+
+    @property
     def output_dir(self) -> Path:
         """The output folder, absolute."""
         return self.base_dir / self.output.dir
@@ -267,7 +373,10 @@ _SECTIONS: Mapping[str, type[Any]] = {
     "ingest": IngestConfig,
     "http": HttpConfig,
     "email": EmailConfig,
+    "web": WebConfig,
     "schedule": ScheduleConfig,
+    "health": HealthConfig,
+    "alerts": AlertsConfig,
 }
 _TYPES: Mapping[str, type[Any]] = {"str": str, "int": int, "float": float, "bool": bool}
 
@@ -359,6 +468,60 @@ def _sources(items: Any, *, path: str) -> tuple[SourceConfig, ...]:
     return tuple(sources)
 
 
+def _check_health(health: HealthConfig, *, where: str) -> HealthConfig:
+    for f in dataclasses.fields(health):
+        if getattr(health, f.name) < 1:
+            raise ConfigError("expected a whole number of 1 or more", path=where,
+                              key=f"health.{f.name}")  # fmt: skip
+    return health
+
+
+def _check_alerts(alerts: AlertsConfig, *, where: str) -> AlertsConfig:
+    """``to`` normalised to ``a@x,b@y`` (addresses checked like subscribers', one-label domains
+    allowed: ``root@localhost`` on a single host)."""
+    found: list[str] = []
+    for raw in alerts.to.split(","):
+        if not raw.strip():
+            continue
+        try:
+            address, _key = normalize_email(raw, local_domain_ok=True)
+        except ConfigError as exc:
+            raise ConfigError(str(exc), path=where, key="alerts.to") from None
+        if address not in found:
+            found.append(address)
+    return dataclasses.replace(alerts, to=",".join(found))
+
+
+def _check_values(sections: Mapping[str, Any], *, where: str) -> None:
+    """Every value with a check in :data:`pipeline.config_checks.CHECKS` (issue 15.11)."""
+    for key, check in CHECKS.items():
+        section, name = key.split(".")
+        problem = check(getattr(sections[section], name))
+        if problem is not None:
+            raise ConfigError(problem, path=where, key=key)
+
+
+def check_files(cfg: Config) -> None:
+    """The files a configuration names exist: the email templates folder and an SMTP CA file.
+
+    Done by :func:`load_config` (the I/O edge), so a typo fails at start-up, not at the first
+    digest.
+    """
+    if cfg.email.templates_dir:
+        folder = cfg.base_dir / cfg.email.templates_dir
+        missing = [n for n in TEMPLATE_NAMES if not (folder / n).is_file()]
+        if missing:
+            raise ConfigError(
+                f"{folder} lacks {', '.join(missing)} (copy templates/email/ from paperboy)",
+                path=cfg.where,
+                key="email.templates_dir",
+            )
+    if cfg.smtp is not None and cfg.smtp.ca_file and not Path(cfg.smtp.ca_file).is_file():
+        raise ConfigError(
+            f"ca_file {cfg.smtp.ca_file} is not a file", path=cfg.where, key="email.smtp_url"
+        )
+
+
 def config_from_mapping(
     data: Mapping[str, Any],
     *,
@@ -392,13 +555,22 @@ def config_from_mapping(
     if topics is not None and not isinstance(topics, str):
         raise ConfigError("expected a path string", path=where, key="topics_file")
     secrets = Secrets.from_env(env or {})
+    _check_ranges(sections, where=where)
     output: OutputConfig = sections.pop("output")
     output = dataclasses.replace(output, site_url=normalize_site_url(output.site_url, where=where))
+    parse_networks(sections["web"].trusted_proxies, where=where)  # validated here, used by web/
+    _check_values({**sections, "output": output}, where=where)
+    for source in sources:
+        problem = source_name_problem(source.name)
+        if problem is not None:
+            raise ConfigError(problem, path=where, key="sources")
     smtp_url = sections["email"].smtp_url.strip()
     try:
         smtp = parse_smtp_url(smtp_url, password=secrets.smtp_password) if smtp_url else None
     except ConfigError as exc:
         raise ConfigError(str(exc), path=where) from None
+    sections["health"] = _check_health(sections["health"], where=where)
+    sections["alerts"] = _check_alerts(sections["alerts"], where=where)
     return Config(
         base_dir=base_dir,
         path=path,
@@ -411,6 +583,22 @@ def config_from_mapping(
     )
 
 
+# (section, key, lowest, highest): numbers whose meaning breaks outside a range.
+_RANGES = (
+    ("email", "settle_hours", 0, 168),
+    ("email", "weekly_papers_per_topic", 1, 100),
+)
+
+
+def _check_ranges(sections: Mapping[str, Any], *, where: str) -> None:
+    for section, key, low, high in _RANGES:
+        value = getattr(sections[section], key)
+        if not low <= value <= high:
+            raise ConfigError(
+                f"{value} is out of range: use {low} to {high}", path=where, key=f"{section}.{key}"
+            )
+
+
 def load_config(
     path: Path | None = None, *, env: Mapping[str, str] | None = None, cwd: Path | None = None
 ) -> Config:
@@ -419,16 +607,28 @@ def load_config(
     if path is None and env.get(CONFIG_ENV):
         path = Path(env[CONFIG_ENV])
     if path is None:
-        return config_from_mapping({}, base_dir=(cwd or Path.cwd()).resolve(), env=env)
+        cfg = config_from_mapping({}, base_dir=(cwd or Path.cwd()).resolve(), env=env)
+        check_files(cfg)
+        return cfg
+    data = read_toml(path, what="config file")
+    cfg = config_from_mapping(data, base_dir=path.resolve().parent, path=path, env=env)
+    check_files(cfg)
+    return cfg
+
+
+def read_toml(path: Path, *, what: str) -> dict[str, Any]:
+    """A small TOML file (config, topics): a regular file of at most 1 MB, UTF-8."""
+    if not path.exists() and not path.is_symlink():
+        raise ConfigError(f"{what} not found", path=str(path))
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError("config file not found", path=str(path)) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read config file: {exc}", path=str(path)) from exc
+        raw = read_regular_file(path, max_bytes=TOML_MAX_BYTES)
+        return tomllib.loads(raw.decode("utf-8"))
+    except FileRefused as exc:
+        raise ConfigError(f"cannot read {what}: {exc.detail}", path=str(path)) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"cannot read {what}: not UTF-8 ({exc.reason})", path=str(path)) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"invalid TOML: {exc}", path=str(path)) from exc
-    return config_from_mapping(data, base_dir=path.resolve().parent, path=path, env=env)
 
 
 def describe_settings() -> list[tuple[str, object, str]]:

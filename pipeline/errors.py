@@ -52,12 +52,16 @@ class FetchError(PipelineError):
         *,
         status: int | None = None,
         deferred_until: datetime | None = None,
+        source_unreachable: bool = False,
     ) -> None:
         self.url = url
         self.status = status
         self.detail = detail
         # set when the server asked us to wait longer than we will: try again after this time
         self.deferred_until = deferred_until
+        # the deadline passed or no connection could be made: the other dates of this source
+        # would fail the same way, so a run skips them (issue 15.7)
+        self.source_unreachable = source_unreachable
         super().__init__(f"{url}: {detail}")
 
 

@@ -15,6 +15,7 @@ ENV = "PAPERBOY_FAILPOINT"
 EXIT_CODE = 137  # 128 + SIGKILL, as a shell reports a kill -9
 POINTS = (
     "before_ingest_commit",  # a page's rows written, transaction not committed
+    "before_plan_commit",  # an edition frozen and its outbox rows planned, not committed
     "after_claim",  # outbox row committed 'sending', nothing sent yet
     "after_send",  # SMTP accepted the message (250), outcome not committed
     "mid_feed_write",  # feed temp file written, not yet renamed over the feed

@@ -4,10 +4,15 @@ A paper's key is ``arxiv:<id>`` when a page gives its arXiv id, else ``title:<fo
 Once stored, a key never changes (feed GUIDs derive from it); a paper first seen by title and
 later by arXiv id keeps its title key and gains the arXiv id (see :mod:`pipeline.store.papers`).
 Rules follow docs/hf-formats.md §5.2.
+
+Keys are at most :data:`KEY_MAX` characters (the store's ``VARCHAR(600)``): a longer title key
+keeps its first characters and ends in ``#`` and 16 hex digits of the folded title's sha256.
+PostgreSQL refused such keys while SQLite took them (issue 15.3); keys that fit are unchanged.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 
@@ -19,9 +24,13 @@ _SURROGATE = re.compile(r"[\ud800-\udfff]")
 # "MultiHead" are one title, as are "SWIFT:A" and "SWIFT: A" (seen in the samples).
 _NON_WORD = re.compile(r"[\W_]+")
 
+# paper.key and paper_alias.alias are VARCHAR(600) (pipeline/store/tables.py; a test ties them).
+KEY_MAX = 600
+_KEY_HASH_CHARS = 16  # 64 bits of sha256: no collision among a store's few long titles
 _NEW_ID = re.compile(r"^(?P<yymm>\d{4})\.(?P<num>\d{4,5})(?:v(?P<version>[1-9]\d*))?$")
 _OLD_ID = re.compile(
-    r"^(?P<archive>[a-z]+(?:-[a-z]{2,})?)(?:\.[A-Za-z-]{2,})?/(?P<num>\d{7})(?:v[1-9]\d*)?$"
+    # archives: "hep-th", "cond-mat", "q-alg", "solv-int"... (bounded: arxiv_id is VARCHAR(64))
+    r"^(?P<archive>[a-z]{1,10}(?:-[a-z]{2,10})?)(?:\.[A-Za-z-]{2,})?/(?P<num>\d{7})(?:v[1-9]\d*)?$"
 )
 _ID_PREFIX = re.compile(r"^(?:arxiv:|oai:arxiv\.org:)", re.IGNORECASE)
 _ID_IN_URL = re.compile(
@@ -59,8 +68,21 @@ def title_key(title: str) -> str:
     """The identity key of a paper known only by its title."""
     folded = fold_title(title)
     if not folded:
-        raise ValueError(f"title {title!r} has no letters or digits")
-    return f"title:{folded}"
+        raise ValueError(f"title {title[:80]!r} has no letters or digits")
+    return bounded_key("title:", folded)
+
+
+def bounded_key(prefix: str, folded: str) -> str:
+    """``prefix + folded``, or when longer than :data:`KEY_MAX` its head plus ``#<sha256>``.
+
+    ``#`` never occurs in a folded title (letters and digits only), so a cut key cannot equal
+    a key that fits.
+    """
+    key = prefix + folded
+    if len(key) <= KEY_MAX:
+        return key
+    digest = hashlib.sha256(folded.encode()).hexdigest()[:_KEY_HASH_CHARS]
+    return f"{key[: KEY_MAX - _KEY_HASH_CHARS - 1]}#{digest}"
 
 
 def arxiv_key(arxiv_id: str) -> str:
@@ -107,3 +129,25 @@ def extract_links(text: str) -> tuple[str, ...]:
         if "." in url.split("//", 1)[1]:
             seen.setdefault(url, None)
     return tuple(seen)
+
+
+# A period after these words (abstracts: "e.g.", "et al.", "Fig. 3") does not end a sentence.
+_ABBREVIATIONS = frozenset(
+    {"e.g", "i.e", "al", "etc", "vs", "cf", "fig", "figs", "eq", "eqs", "sec", "no", "approx",
+     "resp", "ref", "refs", "incl", "ca", "dr", "prof", "st", "viz", "w.r.t"}
+)  # fmt: skip
+# A sentence ends at . ! or ? (maybe closing a quote or bracket), then space and a capital or
+# digit: "3.5x" and "e.g. the" are not ends.
+_SENTENCE_END = re.compile(r"[.!?][\"')\]]?\s+(?=[A-Z0-9\"'(\[])")
+
+
+def first_sentence(text: str) -> tuple[str, str]:
+    """``text`` (cleaned) split after its first sentence: ``(first, rest)``; rest may be ``""``."""
+    text = clean_text(text)
+    for match in _SENTENCE_END.finditer(text):
+        if text[match.start()] == ".":
+            word = text[: match.start()].rsplit(" ", 1)[-1].lstrip("(['\"").casefold()
+            if word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha()):
+                continue  # "e.g." or an initial ("J. Smith")
+        return text[: match.end()].rstrip(), text[match.end() :]
+    return text, ""

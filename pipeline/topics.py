@@ -23,12 +23,12 @@ topics select by rules only.
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from pipeline.config import read_toml
 from pipeline.errors import ConfigError
 from pipeline.identity import clean_text, normalize_arxiv_id
 from pipeline.similarity import Likeness, Nearest, paper_text
@@ -365,13 +365,7 @@ def parse_topics(data: dict[str, Any], *, origin: str) -> tuple[Topic, ...]:
 
 def load_topics(path: Path) -> tuple[Topic, ...]:
     """Read and validate a topics file."""
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError("topics file not found", path=str(path)) from None
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"cannot read topics file: {exc}", path=str(path)) from exc
-    return parse_topics(data, origin=str(path))
+    return parse_topics(read_toml(path, what="topics file"), origin=str(path))
 
 
 def like_examples(topics: Sequence[Topic]) -> dict[str, tuple[str, ...]]:

@@ -1,13 +1,16 @@
 """Fault-injection harness: run `python -m pipeline run` under faults, rerun, count the damage.
 
-Each scenario gets a fresh folder (config, SQLite store, 3 subscribers), a local HTTP server
-serving the recorded Hugging Face week (tests/data/hf/week) and an aiosmtpd sink, both on
-127.0.0.1 and both scriptable. It runs `paperboy run` as subprocesses with the fault switched
-on (HTTP 500/429/drip/truncated/garbled charset, SMTP 4xx/5xx/drops, kill -9 at a failpoint or
-at a random moment, two runs at once, a clock repeated or moved back), then switches the fault
-off and reruns 40 minutes later (retry delays and the 15-minute lease have passed). It then
-compares with a clean run (the oracle): papers lost, duplicate papers/feed items/emails,
-emails missing without being reported, and `paperboy check` problems. Prints one table.
+Each scenario gets a fresh folder (config, SQLite store, 3 daily subscribers and a weekly one),
+a local HTTP server serving the recorded Hugging Face week (tests/data/hf/week) and an aiosmtpd
+sink, both on 127.0.0.1 and both scriptable. The runs happen on the Monday after that week, so
+the five settled daily editions and the week's edition are mailed. It runs `paperboy run` as
+subprocesses with the fault switched on (HTTP 500/429/drip/truncated/garbled charset, a source
+that hangs or drops connections, a FIFO and /dev/zero among saved pages, SMTP 4xx/5xx/drops,
+kill -9 at a failpoint or at a random moment, two runs at once, a clock repeated or moved back),
+then switches the fault off and reruns 40 minutes later (retry delays and the 15-minute lease
+have passed). It then compares with a clean run (the oracle): papers lost, duplicate papers/feed
+items/emails, emails missing without being reported, and `paperboy check` problems. Prints one
+table.
 
     python scripts/fault_harness.py            # all scenarios, 20 random kills, 20 double starts
     python scripts/fault_harness.py --quick    # the CI subset (about a minute on 2 cores)
@@ -51,12 +54,15 @@ from tests.email_support import Sink, smtp_sink  # noqa: E402
 WEEK = {
     date.fromisoformat(p.stem): p.read_bytes() for p in (REPO / "tests/data/hf/week").glob("*.json")
 }
-RUN_AT = datetime(2026, 8, 21, 9, 0, tzinfo=UTC)
+RUN_AT = datetime(2026, 8, 24, 9, 0, tzinfo=UTC)  # a Monday: the week 2026-W34 has settled
+SUBSCRIBED = RUN_AT - timedelta(days=14)  # before the week: its editions are theirs
 RERUN_AT = RUN_AT + timedelta(minutes=40)  # after the 30-min retry delay and 15-min lease
 FAULT_DAY = date(2026, 8, 20)
 SECRET = "harness-secret"
-PEOPLE = ("ada@example.org", "bob@example.org", "cy@example.org")
+PEOPLE = ("ada@example.org", "bob@example.org", "cy@example.org")  # daily
+WEEKLY = "wes@example.org"
 RUN_TIMEOUT = 60.0
+DEADLINE = 5.0  # [http] deadline of the scenarios' config, seconds
 _TAG = re.compile(r"^tag:[^:]+:")
 
 
@@ -67,7 +73,7 @@ _TAG = re.compile(r"^tag:[^:]+:")
 class HttpFault:
     """What the server does wrong while ``on``: mode, for which day, how often."""
 
-    mode: str = "none"  # none | 500 | 429 | drip | truncated | garbled
+    mode: str = "none"  # none | 500 | 429 | drip | truncated | garbled | hang | drop
     times: int = 10**6  # faulty answers to serve at most
     on: bool = True
     served: int = 0
@@ -90,6 +96,15 @@ def _handler(fault: HttpFault) -> type[BaseHTTPRequestHandler]:
             day = date.fromisoformat(query["date"][0])
             body = WEEK.get(day, b"[]") if "p" not in query else b"[]"
             mode = fault.take(day)
+            if mode == "hang":  # accept, read the request, never answer (issue 15.7)
+                stop = time.monotonic() + RUN_TIMEOUT
+                while fault.on and time.monotonic() < stop:
+                    time.sleep(0.1)
+                self.close_connection = True
+                return
+            if mode == "drop":  # close without a status line (a dead backend behind a proxy)
+                self.close_connection = True
+                return
             if mode == "drip":  # status line, then one header byte every 0.2 s
                 try:
                     self.wfile.write(b"HTTP/1.1 200 OK\r\nX-Slow: ")
@@ -192,6 +207,9 @@ class Scenario:
     prepare_sink: Callable[[FaultSink], None] | None = None
     first: str = "run"  # run | kill_random | concurrent | clock_repeat | clock_back
     failpoint: str = ""  # one failpoint, or several separated by "," (one run each)
+    # an unreachable source: the first run must take about one deadline and say so once
+    unreachable: bool = False
+    special_files: bool = False  # a FIFO and /dev/zero in the files source's folder
 
 
 class Bench:
@@ -202,21 +220,24 @@ class Bench:
         self.config = root / "paperboy.toml"
         self.config.write_text(
             '[output]\nsite_url = "https://papers.example.org/"\n'
-            "[ingest]\ncatch_up_max_days = 3\n"
+            "[ingest]\ncatch_up_max_days = 8\n"
             f'[http]\nhf_base_url = "http://127.0.0.1:{http_port}"\n'
-            "allow_private_hosts = true\ntimeout = 1.0\ndeadline = 5.0\nretries = 2\n"
+            f"allow_private_hosts = true\ntimeout = 1.0\ndeadline = {DEADLINE}\nretries = 2\n"
             f'[email]\nsmtp_url = "smtp://127.0.0.1:{smtp_port}"\n'
             'sender = "paperboy <digest@example.org>"\n'
-            '[[sources]]\nname = "hf-daily"\nkind = "hf-api"\n',
+            '[[sources]]\nname = "hf-daily"\nkind = "hf-api"\n'
+            '[[sources]]\nname = "inbox"\nkind = "files"\npath = "inbox"\n',
             encoding="utf-8",
         )
+        (root / "inbox").mkdir()  # a files source, empty unless a scenario drops files in
         engine = make_engine(f"sqlite:///{root / 'data' / 'paperboy.db'}")
         init_db(engine)
         slugs = [t.slug for t in load_topics(topics_file(None))]
         with write_session(engine) as session:
-            for person in PEOPLE:
+            for person in (*PEOPLE, WEEKLY):
                 add_subscriber(session=session, email=person, topics=slugs,
-                               secret=SECRET.encode(), now=RUN_AT)  # fmt: skip
+                               secret=SECRET.encode(), now=SUBSCRIBED,
+                               frequency="weekly" if person == WEEKLY else "daily")  # fmt: skip
         engine.dispose()
 
     def env(self, now: datetime, failpoint: str = "") -> dict[str, str]:
@@ -365,6 +386,27 @@ def _first_phase(
         for now in (RUN_AT, RUN_AT + timedelta(hours=1), RUN_AT - timedelta(days=1)):
             result.codes.append(bench.run(now)[0])
         result.faults += 2
+    elif scenario.unreachable:  # one deadline for the source, not one per catch-up day
+        begun = time.monotonic()
+        code, output = bench.run(RUN_AT)
+        took = time.monotonic() - begun
+        result.codes.append(code)
+        errors = [line for line in output.splitlines() if line.startswith("Error: hf-daily")]
+        result.faults += 1
+        if took > 2 * DEADLINE + 10 or len(errors) != 1 or "skipped for this run" not in output:
+            result.notes.append(f"unreachable: {took:.0f} s, {len(errors)} error line(s)")
+    elif scenario.special_files:  # refused at once with a clear line, never read or waited on
+        inbox = bench.root / "inbox"
+        os.mkfifo(inbox / "2026-08-20.txt")
+        (inbox / "2026-08-21.txt").symlink_to("/dev/zero")
+        code, output = bench.run(RUN_AT)
+        result.codes.append(code)
+        result.faults += 2
+        refused = output.count("not a regular file")
+        for name in ("2026-08-20.txt", "2026-08-21.txt"):
+            (inbox / name).unlink()
+        if code != 1 or refused != 2:
+            result.notes.append(f"special files: exit {code}, {refused} refused")
     elif scenario.failpoint:
         for point in scenario.failpoint.split(","):  # crash again and again, then rerun
             code, _output = bench.run(RUN_AT, point)
@@ -393,6 +435,9 @@ def scenarios(quick: bool) -> list[Scenario]:
         Scenario("http headers drip (deadline)", "http", HttpFault("drip")),
         Scenario("http truncated body", "http", HttpFault("truncated")),
         Scenario("http garbled charset", "http", HttpFault("garbled")),
+        Scenario("http source hangs (unreachable)", "http", HttpFault("hang"), unreachable=True),
+        Scenario("http connection dropped", "http", HttpFault("drop"), unreachable=True),
+        Scenario("files: FIFO and /dev/zero", "files", special_files=True),
         Scenario("smtp RCPT 450", "smtp", prepare_sink=_rcpt("450 4.2.1 try later")),
         Scenario("smtp RCPT 550", "smtp", prepare_sink=_rcpt("550 5.1.1 no such user")),
         Scenario("smtp DATA 421", "smtp",
@@ -402,6 +447,7 @@ def scenarios(quick: bool) -> list[Scenario]:
         Scenario("smtp drop after DATA", "smtp",
                  prepare_sink=lambda s: s.drop_after_storing.update({2})),
         Scenario("kill at before_ingest_commit", "kill", failpoint="before_ingest_commit:2"),
+        Scenario("kill at before_plan_commit", "kill", failpoint="before_plan_commit:2"),
         Scenario("kill at after_claim", "kill", failpoint="after_claim:3"),
         Scenario("kill at after_send", "kill", failpoint="after_send:2"),
         Scenario("kill at mid_feed_write", "kill", failpoint="mid_feed_write:2"),
@@ -409,12 +455,12 @@ def scenarios(quick: bool) -> list[Scenario]:
         Scenario("clock moved back a day", "clock", first="clock_back"),
     ]  # fmt: skip
     if quick:  # fewer runs: several faults per scenario
-        every = ",".join(["before_ingest_commit:2", "mid_feed_write:2", "after_claim:3",
-                          "after_send:2"])  # fmt: skip
+        every = ",".join(["before_ingest_commit:2", "mid_feed_write:2", "before_plan_commit:2",
+                          "after_claim:3", "after_send:2"])  # fmt: skip
         both = HttpFault("500", times=2)
-        chosen = [
-            s for s in chosen if s.name in ("http headers drip (deadline)", "smtp drop after DATA")
-        ]
+        kept = ("http headers drip (deadline)", "smtp drop after DATA",
+                "http source hangs (unreachable)", "files: FIFO and /dev/zero")  # fmt: skip
+        chosen = [s for s in chosen if s.name in kept]
         chosen += [
             Scenario("http 500 x2 + smtp RCPT 450", "http+smtp", both,
                      prepare_sink=_rcpt("450 4.2.1 try later")),

@@ -2,7 +2,8 @@
 
 Usage:
     python scripts/topic_coverage.py PATH... [--topics FILE] [--since DATE] [--before DATE]
-        [--sample N --seed S [--topic SLUG] [--abstracts]] [--fail-under PCT]
+        [--sample N --seed S [--topic SLUG] [--abstracts]] [--compare OLD_TOPICS]
+        [--fail-under PCT]
 
 PATH is a day file (``YYYY-MM-DD*.json``, the ``/api/daily_papers?date=`` answer) or a folder
 searched recursively for them. Days are parsed with paperboy's own parser
@@ -10,7 +11,9 @@ searched recursively for them. Days are parsed with paperboy's own parser
 skipped. Prints per-topic counts, the share of distinct papers selected by at least one topic
 (``--ignore`` a catch-all topic so it does not count), coverage per day of at least
 ``--min-day`` papers, and the titles no topic selects. ``--sample N --seed S`` draws N selected
-papers per topic, reproducibly, to judge precision by hand (docs/topics.md).
+papers per topic, reproducibly, to judge precision by hand (docs/topics.md). ``--compare FILE``
+lists, per topic, the papers this topics file adds or drops against an older one, so a rule
+change can be judged on exactly what it moves.
 
 ``like`` topics are scored like the store will: corpus statistics from every loaded paper, and
 examples resolved among them by arXiv id or exact title. Not used by the tests.
@@ -195,6 +198,24 @@ def sample(
                 print(f"    KW: {'; '.join(paper.keywords)}\n    AB: {paper.abstract}\n")
 
 
+def compare(
+    old: dict[str, tuple[str, ...]],
+    new: dict[str, tuple[str, ...]],
+    papers: Sequence[ParsedPaper],
+) -> None:
+    """Print, per topic, the papers ``new`` selects that ``old`` did not (+) and the reverse (-)."""
+    titles = {paper_key(p): p.title for p in papers}
+    slugs = sorted({s for found in [*old.values(), *new.values()] for s in found})
+    for slug in slugs:
+        gained = [k for k in titles if slug in new.get(k, ()) and slug not in old.get(k, ())]
+        lost = [k for k in titles if slug in old.get(k, ()) and slug not in new.get(k, ())]
+        if gained or lost:
+            print(f"\n## {slug}: +{len(gained)} -{len(lost)}")
+            for sign, keys in (("+", gained), ("-", lost)):
+                for key in keys:
+                    print(f"  {sign} {key:<11} {titles[key]}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse arguments, load days and topics, print the report; 1 if under --fail-under."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -208,6 +229,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--topic", action="append", default=[], help="sample only these slugs")
     parser.add_argument("--abstracts", action="store_true", help="print abstracts in samples")
+    parser.add_argument("--compare", type=Path, help="list what changes against this topics file")
     parser.add_argument("--fail-under", type=float, default=0.0, help="coverage %% required")
     args = parser.parse_args(argv)
     topics = load_topics(args.topics)
@@ -223,6 +245,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.sample:
         chosen = [t for t in topics if not args.topic or t.slug in args.topic]
         sample(chosen, papers, likeness, size=args.sample, seed=args.seed, abstracts=args.abstracts)
+        return 0
+    if args.compare:
+        older = load_topics(args.compare)
+        before = assign(older, papers, make_likeness(older, papers))
+        compare(before, assign(topics, papers, likeness), papers)
         return 0
     coverage = report(
         topics,

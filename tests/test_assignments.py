@@ -99,7 +99,7 @@ def _triggers(engine: Engine) -> list[str]:
             " ORDER BY t.tgname"
         )
         found = [str(row[0]) for row in conn.execute(text(query))]
-        source = "SELECT prosrc FROM pg_proc WHERE proname = 'topic_pending_mark'"
+        source = "SELECT prosrc FROM pg_proc WHERE proname LIKE 'topic_pending_%' ORDER BY proname"
         return found + [str(row[0]) for row in conn.execute(text(source))]
 
 
@@ -107,7 +107,7 @@ def test_both_ways_of_building_a_store_get_the_same_triggers(engine: Engine, tmp
     """create_all (a new store) and the migration scripts (an upgraded one) agree, and the
     migration's frozen statements are today's."""
     built = _triggers(engine)  # the engine fixture's store: create_all, stamped
-    assert len(built) == (6 if engine.dialect.name == "sqlite" else 3)
+    assert len(built) == (9 if engine.dialect.name == "sqlite" else 6)  # PG: 3 and 3 functions
     if engine.dialect.name == "sqlite":
         other = make_engine(f"sqlite:///{tmp_path / 'scripts.db'}")
         upgrade(other, run_scripts=True)
@@ -274,7 +274,7 @@ def test_like_topic_takes_papers_similar_to_its_example_and_not_unrelated_ones(
     config = str(_cli_config(tmp_path))
     result = CliRunner().invoke(cli, ["--config", config, "topics", "explain", tutor])
     assert result.exit_code == 0, result.output
-    assert "sinks: score 0 / threshold 3 -> not selected" in result.stdout
+    assert "sinks: score 0 / threshold 3, similarity 0.0134 / 0.18 -> not selected" in result.stdout
     assert f"'like {SINKS}' in similarity" in result.stdout
 
 
@@ -470,10 +470,11 @@ def test_cli_topics_stats_papers_json_and_subscribe_everything(tmp_path: Path):
     assert all(set(p["topics"]) <= {"lc", "moe"} for p in lines)
     assert sum(1 for p in lines if p["topics"]) == total - counts["(no topic)"]
 
-    assert run("subscribers", "add", "ann@example.org").stdout == "added: ann@example.org (all)\n"
+    added = run("subscribers", "add", "ann@example.org").stdout
+    assert added == "added: ann@example.org (all; daily)\n"
     again = run("subscribers", "add", "ann@example.org", "--topics", "moe,all")
-    assert again.stdout == "unchanged: ann@example.org (all)\n"
-    assert "ann@example.org\tactive\tall" in run("subscribers", "list").stdout
+    assert again.stdout == "unchanged: ann@example.org (all; daily)\n"
+    assert "ann@example.org\tactive\tall\tdaily" in run("subscribers", "list").stdout
     assert run("topics", "reassign").stdout.startswith("0 new or changed paper(s) assigned")
     full = run("topics", "reassign", "--full").stdout
     assert f"2 topic(s) reassigned over {total} paper(s)" in full
@@ -510,3 +511,49 @@ def test_kept_feed_items_follow_their_papers(engine: Engine, tmp_path: Path):
     assert kept == ["Long Context Four", "Long Context One", "Long Context Three"]
     forced = pb.publish_feeds(force=True)  # from the kept items: the same bytes
     assert forced.rendered and forced.written == ()
+
+
+def test_check_reports_missing_topic_triggers(engine: Engine):
+    """A migration that rebuilds a table (SQLite batch mode) drops its triggers: `paperboy
+    check` says so."""
+    from pipeline.store.integrity import check_store
+
+    with read_session(engine) as session:
+        assert check_store(session=session) == []
+    with engine.begin() as conn:
+        if engine.dialect.name == "sqlite":
+            conn.execute(text("DROP TRIGGER topic_pending_paper_meta_update"))
+        else:
+            conn.execute(text("DROP TRIGGER topic_pending_paper_meta ON paper_meta"))
+    with read_session(engine) as session:
+        [problem] = check_store(session=session)
+    assert problem.startswith("topic triggers missing: topic_pending_paper_meta")
+
+
+def test_sections_for_everything_daily_and_weekly():
+    """Pure: a subscriber to everything gets each topic's papers, then "Other" for the rest."""
+    from pipeline.mail.contents import sections_for
+    from pipeline.records import ALL_TOPICS, Edition, StoredPaper
+
+    def paper(key: str, *topics: str) -> StoredPaper:
+        day = date(2026, 11, 20)
+        return StoredPaper(key, key, "", None, (), day, day, 1, topics=topics)
+
+    titles = {"lc": "Long context", "moe": "Mixture of experts"}
+    a, b, c = paper("a", "lc"), paper("b", "moe", "lc"), paper("c")
+    daily = Edition(day=date(2026, 11, 20), new=(a, c), recurring=(b,))
+    found = sections_for(daily, chosen=[ALL_TOPICS], titles=titles, per_topic=10, cap=25)
+    assert [(s.name, [p.key for p in s.papers]) for s in found] == [
+        ("New", ["a"]),
+        ("Back again", ["b"]),
+        ("Other", ["c"]),
+    ]
+    mine = sections_for(daily.for_topics(["lc"]), chosen=["lc"], titles=titles, per_topic=10,
+                        cap=25)  # fmt: skip
+    assert [s.name for s in mine if s.total] == ["New", "Back again"]
+    weekly = Edition(day=date(2026, 11, 16), new=(a, b, c), recurring=(), kind="weekly")
+    found = sections_for(weekly, chosen=[ALL_TOPICS], titles=titles, per_topic=10, cap=25)
+    assert [(s.name, [p.key for p in s.papers]) for s in found] == [
+        ("Long context", ["a", "b"]),
+        ("Other", ["c"]),
+    ]

@@ -38,11 +38,23 @@ def test_ingest_prints_per_page_counts(run) -> None:  # type: ignore[no-untyped-
     )
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines() == [
-        f"{SAMPLES / 'page-c.txt'}: 2026-03-11 papers 78, new 78, recurring 0",
-        f"{SAMPLES / 'page-a.txt'}: 2026-03-14 papers 60, new 50, recurring 10",
-        f"{SAMPLES / 'page-b.txt'}: 2026-09-03 papers 47, new 29, recurring 18",
-        "3 page(s) ingested, 157 new paper(s), 0 error(s)",
+        f"{SAMPLES / 'page-c.txt'}: 2026-03-11: 78 paper(s) (78 new that day, 0 recurring); "
+        "78 added to the store, 0 already stored",
+        f"{SAMPLES / 'page-a.txt'}: 2026-03-14: 60 paper(s) (50 new that day, 10 recurring); "
+        "50 added to the store, 10 already stored",
+        f"{SAMPLES / 'page-b.txt'}: 2026-09-03: 47 paper(s) (29 new that day, 18 recurring); "
+        "29 added to the store, 18 already stored",
+        "3 page(s) read, 3 changed, 157 paper(s) added, 0 error(s)",
     ]
+
+
+def test_rerun_says_nothing_changed(run) -> None:  # type: ignore[no-untyped-def]
+    """Issue 15.10: a no-op rerun said "157 new paper(s)"."""
+    run("ingest", str(SAMPLES))
+    again = run("ingest", str(SAMPLES))
+    assert again.exit_code == 0
+    assert again.stdout == "3 page(s) read, nothing changed, 0 error(s)\n"
+    assert again.stderr == ""
 
 
 def test_ingest_json_and_rerun_is_idempotent(run) -> None:  # type: ignore[no-untyped-def]
@@ -50,12 +62,21 @@ def test_ingest_json_and_rerun_is_idempotent(run) -> None:  # type: ignore[no-un
     second = run("ingest", "--json", str(SAMPLES))
     assert first.exit_code == second.exit_code == 0
     payload = json.loads(first.stdout)
-    assert payload == json.loads(second.stdout)
     assert payload["errors"] == []
     assert [(p["date"], p["papers"], p["new"], p["recurring"]) for p in payload["pages"]] == [
         ("2026-03-11", 78, 78, 0),
         ("2026-03-14", 60, 50, 10),
         ("2026-09-03", 47, 29, 18),
+    ]
+    assert [(p["added"], p["already_stored"], p["unchanged"]) for p in payload["pages"]] == [
+        (78, 0, False),
+        (50, 10, False),
+        (29, 18, False),
+    ]
+    assert [(p["added"], p["unchanged"]) for p in json.loads(second.stdout)["pages"]] == [
+        (0, True),
+        (0, True),
+        (0, True),
     ]
     assert payload["pages"][0]["source"] == str(SAMPLES / "page-c.txt")
     listed = run("papers", "--json")
@@ -90,8 +111,8 @@ def test_bad_files_are_reported_and_the_rest_ingested(run, tmp_path: Path) -> No
     assert result.stderr.splitlines() == [
         f"Error: {folder / '1-empty.txt'}: empty file",
         f"Error: {folder / '2-binary.txt'}: binary file (NUL byte at offset 8), not a text page",
-        f"Error: {folder / '3-latin1.txt'}: not UTF-8 text (byte 0xe9 at offset 11): "
-        "binary or mis-encoded",
+        f"Error: {folder / '3-latin1.txt'}: not UTF-8 text (byte 0xe9 on line 3, at offset "
+        "11; Latin-1 or Windows-1252?): save the file as UTF-8",
         f"Error: {folder / '4-truncated.txt'}: truncated: paper 2 ('Cut off') has a title but "
         "no abstract",
         f"Error: {folder / '5-headerless.txt'}: no listing date line (like 'Mar 14') in the "
@@ -99,8 +120,9 @@ def test_bad_files_are_reported_and_the_rest_ingested(run, tmp_path: Path) -> No
         f"Error: {folder / '6-huge.txt'}: file is 21.0 MB, over the 20 MB limit",
     ]
     assert result.stdout.splitlines() == [
-        f"{folder / '7-good.txt'}: 2026-03-13 papers 1, new 1, recurring 0",
-        "1 page(s) ingested, 1 new paper(s), 6 error(s)",
+        f"{folder / '7-good.txt'}: 2026-03-13: 1 paper(s) (1 new that day, 0 recurring); "
+        "1 added to the store, 0 already stored",
+        "1 page(s) read, 1 changed, 1 paper(s) added, 6 error(s)",
     ]
     payload = json.loads(run("ingest", "--json", str(folder)).stdout)
     assert len(payload["errors"]) == 6
@@ -152,3 +174,28 @@ def test_every_command_has_help(path: tuple[str, ...]) -> None:
     for name in path:
         command = command.commands[name]  # type: ignore[attr-defined]
     assert command.help and len(command.help.strip()) > 20
+
+
+def test_encodings_and_causes_are_named_right(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Issue 15.11: a UTF-16 page was called binary, truncated JSON "no listing date"."""
+    folder = tmp_path / "pages"
+    folder.mkdir()
+    page = text_page("Mar 13", [("Sixteen bits", "An abstract in UTF-16.")])
+    (folder / "1-utf16-bom.txt").write_text(page, encoding="utf-16")  # with a byte-order mark
+    (folder / "2-utf16-no-bom.txt").write_bytes(page.encode("utf-16-le"))
+    (folder / "3-truncated.json").write_text('[{"paper": {"id": "2508.0', encoding="utf-8")
+    result = run("ingest", str(folder))
+    assert result.stderr.splitlines() == [
+        f"Error: {folder / '2-utf16-no-bom.txt'}: UTF-16 text without a byte-order mark: save "
+        "the file as UTF-8",
+        f"Error: {folder / '3-truncated.json'}: truncated JSON: the text ends after 25 characters",
+    ]
+    assert "2026-03-13: 1 paper(s)" in result.stdout  # the UTF-16 page with its BOM is read
+
+
+def test_source_name_is_checked_before_the_store(run) -> None:  # type: ignore[no-untyped-def]
+    """Issue 15.3's sibling: digest.source is VARCHAR(200); PostgreSQL refused a longer name
+    while SQLite stored it. Both stores now see the same clear error first."""
+    result = run("ingest", "--source", "x" * 300, str(SAMPLES / "page-a.txt"))
+    assert result.exit_code == 1
+    assert "is not a source name" in result.stderr

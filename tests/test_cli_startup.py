@@ -172,8 +172,8 @@ def test_shell_completion_lists_commands_without_importing_them() -> None:
         from pipeline.cli import cli
         complete = ShellComplete(cli, {}, "paperboy", "_PAPERBOY_COMPLETE")
         items = complete.get_completions([], "s")
-        assert [i.value for i in items] == ["schedule", "serve", "subscribers"], items
-        assert items[2].help.startswith("Manage email subscribers"), items[2].help
+        assert [i.value for i in items] == ["schedule", "serve", "status", "subscribers"], items
+        assert items[3].help.startswith("Manage email subscribers"), items[3].help
         """
     )
     assert heavy(loaded) == set()

@@ -35,7 +35,9 @@ from tests.test_run import Api
 REPO = Path(__file__).resolve().parent.parent
 TOPICS = load_topics(topics_file(None))
 RUN_AT = datetime(2026, 8, 21, 9, 0, tzinfo=UTC)
-EDITIONS = {date(2026, 8, 19), date(2026, 8, 20), date(2026, 8, 21)}
+SUBSCRIBED = RUN_AT - timedelta(days=7)  # before the editions settle: they are theirs
+# the editions settled at RUN_AT within the 3-day window (the 21st settles on the 22nd, 06:00)
+EDITIONS = {date(2026, 8, 19), date(2026, 8, 20)}
 PEOPLE = ("ada@example.org", "bob@example.org")
 ENV = {"PAPERBOY_SECRET": "fault-secret"}
 
@@ -72,7 +74,7 @@ def _subscribe(engine: Engine) -> None:
     with write_session(engine) as session:
         for person in PEOPLE:
             add_subscriber(session=session, email=person, topics=[t.slug for t in TOPICS],
-                           secret=b"s", now=RUN_AT)  # fmt: skip
+                           secret=b"s", now=SUBSCRIBED)  # fmt: skip
 
 
 def _run(cfg: Config, engine: Engine, now: datetime):  # type: ignore[no-untyped-def]

@@ -184,3 +184,21 @@ def test_feeds_remove_stale_temp_files(tmp_path, engine, now):
     os.utime(fresh, (now.timestamp(), now.timestamp()))
     render(tmp_path, engine, now)
     assert not stale.exists() and fresh.exists()
+
+
+def test_feeds_of_a_removed_topic_are_removed(tmp_path, engine, now):
+    """Issue 15.11: a removed topic's feeds were served forever."""
+    from pipeline.topics import Topic
+
+    ingest_text(engine, tmp_path, "p.txt", "Mar 14", [("Long context models", LONG)], now)
+    topics = load_topics(topics_file(None))
+    cfg = config(tmp_path)
+    render_all_feeds(cfg, engine=engine, topics=topics, now=now)
+    folder = tmp_path / "out" / "feeds"
+    (folder / "notes.txt").write_text("mine")  # not a feed of ours: left alone
+    kept: list[Topic] = [t for t in topics if t.slug != "long-context"]
+    report = render_all_feeds(cfg, engine=engine, topics=kept, now=now)
+    assert sorted(p.name for p in report.removed) == ["long-context.atom", "long-context.xml"]
+    assert not (folder / "long-context.xml").exists()
+    assert (folder / "notes.txt").read_text() == "mine"
+    assert "long-context" not in (folder / "index.opml").read_text()

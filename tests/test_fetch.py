@@ -231,3 +231,47 @@ def test_fetch_read_timeout_within_budget() -> None:
         took, error = _real(url, HttpConfig(timeout=0.3, deadline=3.0, retries=1))
     assert "ReadTimeout" in error.detail
     assert took < 3.0
+
+
+def test_headers_then_silence_is_the_deadline_not_an_empty_body() -> None:
+    """Issue 15.7: a close-delimited body cut by the deadline watchdog read as complete, and the
+    parser then blamed an "empty response" instead of the deadline."""
+
+    def headers_then_silence(conn) -> None:
+        conn.sendall(HEAD + b"Connection: close\r\n\r\n")
+        time.sleep(4)
+
+    http = HttpConfig(timeout=3.0, deadline=1.0, retries=0)
+    with raw_server(headers_then_silence) as url:
+        took, error = _real(url, http)
+    assert "deadline passed while reading the body" in error.detail
+    assert error.source_unreachable
+    assert took <= http.deadline + 1.0
+
+
+@pytest.mark.parametrize(
+    ("serve", "cause"),
+    [
+        (lambda _conn: time.sleep(3), "deadline passed while waiting for the response headers"),
+        (None, "ConnectError"),  # nothing listens: connection refused
+    ],
+)
+def test_deadline_and_refused_connection_mark_the_source_unreachable(serve, cause) -> None:
+    http = HttpConfig(timeout=2.0, deadline=1.0, retries=1)
+    if serve is None:
+        with raw_server(lambda _conn: None) as url:
+            pass  # closed again: the port refuses connections now
+        took, error = _real(url, http)
+    else:
+        with raw_server(serve) as url:
+            took, error = _real(url, http)
+    assert cause in error.detail, error.detail
+    assert error.source_unreachable
+    assert took <= http.deadline + 3.0  # one budget, not one per attempt (slack for a busy host)
+
+
+def test_http_errors_are_per_date_not_unreachable() -> None:
+    clock = FakeClock()
+    with pytest.raises(FetchError) as info:
+        _fetch(Recorder([httpx.Response(404)]), clock)
+    assert not info.value.source_unreachable

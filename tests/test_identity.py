@@ -3,8 +3,10 @@ from __future__ import annotations
 import pytest
 
 from pipeline.identity import (
+    KEY_MAX,
     clean_text,
     extract_links,
+    first_sentence,
     fold_title,
     normalize_arxiv_id,
     title_key,
@@ -58,6 +60,8 @@ def test_title_key_rejects_titles_without_letters() -> None:
         ("0706.0001", "0706.0001"),
         ("hep-th/9901001", "hep-th/9901001"),
         ("math.GT/0309136", "math/0309136"),
+        ("q-alg/9701001", "q-alg/9701001"),
+        ("a" * 70 + "/1234567", None),  # issue 15.3: would not fit arxiv_id VARCHAR(64)
         ("2313.12345", None),  # month 13
         ("1501.1234", None),  # 4 digits after 1412
         ("1412.12345", None),  # 5 digits before 1501
@@ -82,3 +86,40 @@ def test_extract_links_strips_sentence_punctuation_and_dedupes() -> None:
 
 def test_clean_text_removes_controls_and_folds_whitespace() -> None:
     assert clean_text("a\x00b\x0b c\u0085\n\t d\x7f") == "ab c d"
+
+
+@pytest.mark.parametrize(
+    ("text", "first", "rest"),
+    [
+        ("We study X (e.g. Y). Then Z.", "We study X (e.g. Y).", "Then Z."),
+        ("LLMs, i.e. big models, help. A 3.5x speedup.", "LLMs, i.e. big models, help.",
+         "A 3.5x speedup."),
+        ("As in Fig. 3 and Smith et al. (2020), it works. More.",
+         "As in Fig. 3 and Smith et al. (2020), it works.", "More."),
+        ("Work by J. Doe shows it. Next.", "Work by J. Doe shows it.", "Next."),
+        ("Does it scale? Yes.", "Does it scale?", "Yes."),
+        ("One sentence without end", "One sentence without end", ""),
+        ("Wrapped\n  over lines. Second\n line.", "Wrapped over lines.", "Second line."),
+        ("", "", ""),
+    ],
+)  # fmt: skip
+def test_first_sentence_splits_after_the_first_sentence(text, first, rest) -> None:
+    assert first_sentence(text) == (first, rest)
+
+
+def test_title_keys_that_fit_are_unchanged_and_long_ones_are_cut_with_a_hash() -> None:
+    """Issue 15.3: paper.key is VARCHAR(600); PostgreSQL refused longer keys, SQLite took them."""
+    assert title_key("a" * 594) == "title:" + "a" * 594  # 600 characters: as before
+    long_a = title_key("a" * 2000 + " one")
+    long_b = title_key("a" * 2000 + " two")
+    assert len(long_a) == len(long_b) == KEY_MAX == 600
+    assert long_a != long_b
+    assert long_a.startswith("title:aaaa") and long_a[-17] == "#"
+    assert title_key("A" * 2000 + " ONE!") == long_a  # folding first, then the bound
+
+
+def test_key_bound_is_the_store_column_length() -> None:
+    from pipeline.store.tables import Paper, PaperAlias
+
+    for column in (Paper.__table__.c.key, PaperAlias.__table__.c.alias):  # type: ignore[attr-defined]
+        assert column.type.length == KEY_MAX

@@ -27,10 +27,13 @@ CORE = {
     "addresses",
     "errors",
     "config",
+    "config_checks",
     "clock",
+    "health",
 }
-# Small helpers without I/O libraries: shipped-file lookup and the fault-injection hook.
-UTILITIES = {"resources", "failpoints"}
+# Small helpers without I/O libraries: shipped-file lookup, the fault-injection hook, bounded
+# reads of local files.
+UTILITIES = {"resources", "failpoints", "bounded"}
 # Which groups each group may import at run time (besides the core and utilities).
 ALLOWED: dict[str, set[str]] = {
     "root": {"app"},  # only inside open_paperboy(), lazily

@@ -185,3 +185,84 @@ def test_store_at_head_starts_while_another_process_writes(tmp_path: Path) -> No
     finally:
         writer.execute("ROLLBACK")
         writer.close()
+
+
+def test_legacy_long_title_key_gains_its_bounded_alias(tmp_path: Path) -> None:
+    """Issue 15.3: SQLite stores may hold title keys over 600 characters from before keys were
+    bounded. Migration 0006 keeps such a key (feed GUIDs derive from it) and adds the bounded
+    alias, so the next page listing the paper finds it instead of making a duplicate."""
+    from pipeline.identity import fold_title, title_key
+    from pipeline.store.integrity import check_store
+    from tests.test_store import LONG_TITLE
+    from tests.test_store import page as store_page_of
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'legacy.db'}")
+    upgrade(engine, "0002", run_scripts=True)
+    legacy_key = "title:" + fold_title(LONG_TITLE)
+    assert len(legacy_key) > 600
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO paper (id, key, title, abstract, text_date, links, authors, keywords,"
+                " first_seen, last_seen, times_seen, created_at) VALUES (1, :key, :title, 'a',"
+                " '2026-03-11', '[]', '[]', '[]', '2026-03-11', '2026-03-11', 1,"
+                " '2026-03-11 00:00:00')"
+            ),
+            {"key": legacy_key, "title": LONG_TITLE},
+        )
+        conn.execute(text("INSERT INTO paper_alias VALUES (:key, 1)"), {"key": legacy_key})
+        conn.execute(
+            text(
+                "INSERT INTO digest VALUES (1, 'test', '2026-03-11', 'old', 'h', 1,"
+                " '2026-03-11 00:00:00')"
+            )
+        )
+        conn.execute(text("INSERT INTO appearance VALUES (1, 1, 1, '2026-03-11', 1)"))
+    init_db(engine)
+    with write_session(engine) as session:
+        report = upsert_page(
+            session=session, page=store_page_of(date(2026, 3, 14), (LONG_TITLE, "a")), now=NOW
+        )
+    assert (report.new, report.recurring) == (0, 1)
+    with read_session(engine) as session:
+        assert store_counts(session=session)["papers"] == 1
+        assert check_store(session=session) == []
+        aliases = {a for (a,) in session.execute(text("SELECT alias FROM paper_alias"))}
+        key = session.execute(text("SELECT key FROM paper")).scalar_one()
+    assert key == legacy_key  # unchanged
+    assert aliases == {legacy_key, title_key(LONG_TITLE)}
+    engine.dispose()
+
+
+def test_upgrade_to_0004_keeps_outbox_rows_as_daily_and_drops_the_old_marks(
+    empty: Engine,
+) -> None:
+    """A store mailed by the previous version: its rows stay daily and unique, its subscribers
+    daily; the ``email_pending:`` marks of the old run are gone (due editions are recomputed)."""
+    upgrade(empty, "0002", run_scripts=True)
+    at = NOW.replace(tzinfo=None)
+    with empty.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO subscriber (id, email, email_key, topics, status, token_nonce,"
+            " token_hash, created_at, updated_at) VALUES (1, 'a@example.org', 'a@example.org',"
+            " '[\"long-context\"]', 'active', 'n', 'h', :at, :at)"), {"at": at})  # fmt: skip
+        conn.execute(text(
+            "INSERT INTO outbox (subscriber_id, edition, state, message_id, attempts,"
+            " next_attempt_at, created_at) VALUES (1, '2026-11-20', 'sent', '<m@x>', 1, :at, :at)"
+        ), {"at": at})  # fmt: skip
+        conn.execute(text("INSERT INTO meta (key, value) VALUES ('email_pending:2026-11-20', '1')"))
+    upgrade(empty, run_scripts=True)
+    with empty.connect() as conn:
+        rows = conn.execute(text("SELECT kind, edition, topics FROM outbox")).all()
+        subscriber = conn.execute(
+            text("SELECT frequency, previous_frequency, frequency_from FROM subscriber")
+        ).one()
+        marks = conn.execute(text("SELECT count(*) FROM meta WHERE key LIKE 'email_pending:%'"))
+        assert [(kind, str(day), topics) for kind, day, topics in rows] == [
+            ("daily", "2026-11-20", None)
+        ]
+        assert tuple(subscriber) == ("daily", None, None)
+        assert marks.scalar_one() == 0
+    assert schema_diff(empty) == []
+    downgrade(empty, "0002")  # and back
+    assert _revision(empty) == "0002"

@@ -77,6 +77,67 @@ def test_parse_api_json_keeps_ids_as_strings_and_links_from_abstract() -> None:
     assert paper.authors == ("A",)
 
 
+def test_parse_api_json_keeps_what_the_api_gives() -> None:
+    """Upvotes, comments, AI summary, code repository and stars, project page (hf-formats §2)."""
+    path = SHIPPED_ARCHIVE / "Paper_metadata_download" / "2026-07-09.json"
+    page = _api(path.read_text(encoding="utf-8"), date(2026, 7, 9), lenient=True)
+    first = page.papers[0]
+    assert first.arxiv_id == "2607.07708"
+    assert (first.upvotes, first.comments, first.github_stars) == (60, 1, 1)
+    assert first.github_repo == "https://github.com/SpectrAI-Initiative/SciReasoner"
+    assert first.project_page == "https://scireasoner.github.io"
+    assert first.ai_summary is not None
+    assert first.ai_summary.startswith("SciReasoner is a multimodal scientific foundation model")
+    assert first.hf_id is None  # an arXiv paper links by its arXiv id
+    assert all(p.upvotes is not None and p.comments is not None for p in page.papers)
+    assert all(p.ai_summary for p in page.papers)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(7, 7), (0, 0), (-1, None), (True, None), ("7", None), (7.0, None), (2**40, None)],
+)
+def test_parse_api_json_counts_must_be_plain_non_negative_ints(value, expected) -> None:
+    entry = {**_entry(upvotes=value, githubStars=value), "numComments": value}
+    paper = _api(json.dumps([entry])).papers[0]
+    assert (paper.upvotes, paper.github_stars, paper.comments) == (expected,) * 3
+
+
+@pytest.mark.parametrize(
+    ("url", "kept"),
+    [
+        ("https://github.com/a/b", "https://github.com/a/b"),
+        ("  http://example.org/p  ", "http://example.org/p"),
+        ("javascript:alert(1)", None),
+        ("https://github.com/a/b c", None),
+        ("https://x.org/\nInjected: 1", None),
+        (42, None),
+    ],
+)
+def test_parse_api_json_keeps_only_web_links_for_code_and_project(url, kept) -> None:
+    paper = _api(json.dumps([_entry(githubRepo=url, projectPage=url)])).papers[0]
+    assert (paper.github_repo, paper.project_page) == (kept, kept)
+
+
+def test_parse_api_json_paper_without_arxiv_id_gets_a_checked_hf_id() -> None:
+    """Issue 15 item 11: the id goes into the Hugging Face URL only if it is URL-safe, and the
+    page is not a 'link' of the paper (it was labelled 'Code')."""
+    entries = [
+        {"paper": {"id": "hf-paper_1.2", "title": "Not On arXiv", "summary": "S."}},
+        {"paper": {"id": "../x?<b>", "title": "Hostile Id", "summary": "S."}},
+    ]
+    safe, hostile = _api(json.dumps(entries)).papers
+    assert (safe.arxiv_id, safe.hf_id, safe.links) == (None, "hf-paper_1.2", ())
+    assert (hostile.arxiv_id, hostile.hf_id, hostile.links) == (None, None, ())
+
+
+def test_parse_api_json_caps_ai_summary_and_drops_empty_one() -> None:
+    long, empty = _entry(ai_summary="word " * 1000), _entry("2503.02131", ai_summary="  \n ")
+    first, second = _api(json.dumps([long, empty])).papers
+    assert first.ai_summary is not None and len(first.ai_summary) <= 1_000
+    assert second.ai_summary is None
+
+
 def test_parse_api_json_empty_day_is_valid() -> None:
     page = _api("[]")
     assert page.papers == ()
@@ -130,6 +191,19 @@ def test_parse_daily_html_reads_embedded_json() -> None:
     api = _api((HF / "api-2026-08-21.json").read_text(encoding="utf-8"))
     assert page.papers == api.papers
     assert page.content_hash == api.content_hash
+
+
+def test_parse_daily_html_keeps_the_same_metadata_as_the_api() -> None:
+    """The page embeds the API's entries (docs/hf-formats.md §4.1): the same values come out."""
+    from_html = parse_daily_html(
+        (HF / "page-2026-08-21.html").read_text(encoding="utf-8"), origin="p", source="hf-html"
+    ).papers
+    from_api = _api((HF / "api-2026-08-21.json").read_text(encoding="utf-8")).papers
+    fields = ("upvotes", "comments", "github_repo", "project_page", "ai_summary", "hf_id")
+    assert [[getattr(p, f) for f in fields] for p in from_html] == [
+        [getattr(p, f) for f in fields] for p in from_api
+    ]
+    assert from_html[0].upvotes == 163 and from_html[0].comments == 1
 
 
 def test_parse_daily_html_reports_clamped_date() -> None:
@@ -273,7 +347,7 @@ def _parse_archive(root: Path) -> tuple[int, int]:
 def test_shipped_archive_files_parse() -> None:
     # 2024 schema (indent 4, hard wraps), both malformed files, the first day with
     # submittedOnDailyAt, a 2-entry partial day and a same-day earlier snapshot (1 entry)
-    assert _parse_archive(SHIPPED_ARCHIVE) == (6, 8 + 26 + 9 + 12 + 2 + 1)
+    assert _parse_archive(SHIPPED_ARCHIVE) == (8, 8 + 26 + 9 + 13 + 12 + 2 + 7 + 1)
 
 
 @pytest.mark.skipif(

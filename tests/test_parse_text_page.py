@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
@@ -77,7 +77,10 @@ def test_parse_text_page_extracts_code_links() -> None:
     [
         ("Mar 14", date(2026, 11, 23), date(2026, 3, 14)),
         ("Mar 14", date(2026, 3, 14), date(2026, 3, 14)),  # today itself
-        ("Mar 14", date(2026, 3, 13), date(2025, 3, 14)),  # not in the future
+        # a page dated tomorrow in UTC is a reader east of UTC, not last year (issue 15.8)
+        ("Mar 14", date(2026, 3, 13), date(2026, 3, 14)),
+        ("Mar 15", date(2026, 3, 13), date(2025, 3, 15)),  # more than a day ahead: last year
+        ("Jan 1", date(2026, 12, 31), date(2027, 1, 1)),
         ("Dec 31", date(2027, 1, 1), date(2026, 12, 31)),
         ("Feb 29", date(2026, 11, 23), date(2024, 2, 29)),  # last leap year
         ("September 3", date(2026, 11, 23), date(2026, 9, 3)),
@@ -92,9 +95,9 @@ def test_parse_listing_date(line: str, today: date, expected: date | None) -> No
     assert parse_listing_date(line, today=today) == expected
 
 
-def test_infer_year_never_in_future() -> None:
+def test_infer_year_at_most_one_day_ahead() -> None:
     for month in range(1, 13):
-        assert infer_year(month, 28, today=TODAY) <= TODAY
+        assert infer_year(month, 28, today=TODAY) <= TODAY + timedelta(days=1)
 
 
 def test_parse_text_page_date_override() -> None:
@@ -137,8 +140,23 @@ def test_parse_text_page_strips_control_characters() -> None:
     assert (page.papers[0].title, page.papers[0].abstract) == ("Bad title", "Abstract")
 
 
-def test_parse_text_page_empty_listing_is_a_valid_empty_day() -> None:
-    assert parse(text_page("Mar 14", [])).papers == ()
+def test_parse_text_page_of_headers_only_is_refused() -> None:
+    """Issue 15.8: a page of headers only (saved before the list loaded) was stored as an empty
+    edition; the API's ``[]`` stays a valid empty day (a weekend)."""
+    with pytest.raises(ParseError, match="no papers after the date line 'Mar 14'"):
+        parse(text_page("Mar 14", []))
+
+
+def test_parse_text_page_invalid_date_line_says_so() -> None:
+    """Issue 15.11: ``Feb 30`` was reported as "no date line"."""
+    with pytest.raises(ParseError, match="date line 'Feb 30' is not a valid date"):
+        parse(text_page("Feb 30", [("T", "A")]))
+
+
+def test_parse_text_page_in_the_future_is_refused() -> None:
+    """Issue 15.8: a page of 2030 became the latest edition."""
+    with pytest.raises(ParseError, match=r"listing date 2030-03-08 is in the future"):
+        parse(text_page("Mar 8, 2030", [("T", "A")]))
 
 
 @pytest.mark.parametrize(

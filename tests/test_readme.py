@@ -37,7 +37,7 @@ def test_use_it_from_python_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     )
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
-    assert lines[0] == "3 page(s), 157 new paper(s)"
+    assert lines[0] == "3 page(s), 157 paper(s) added"
     topics = len(load_topics(topics_file(None)))
     assert lines[1] == f"{topics + 1} feeds in {tmp_path / 'out' / 'feeds'}"  # and "all"
     assert len(lines) == 5 and lines[2].startswith("2026-09-03 ")  # newest first

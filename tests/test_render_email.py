@@ -31,7 +31,7 @@ DAY = date(2026, 11, 23)
 TITLES = {"long-context": "Long context", "retrieval-rag": "Retrieval & RAG"}
 
 
-def _paper(n: int, title: str, *, seen: int = 1, topics=("long-context",), abstract=None):
+def _paper(n: int, title: str, *, seen: int = 1, topics=("long-context",), abstract=None, **kw):
     return StoredPaper(
         key=f"arxiv:2311.{n:05d}",
         title=title,
@@ -44,14 +44,32 @@ def _paper(n: int, title: str, *, seen: int = 1, topics=("long-context",), abstr
         last_seen=DAY,
         times_seen=seen,
         topics=topics,
+        **kw,
     )
 
 
 EDITION = Edition(
     day=DAY,
     new=(
-        _paper(1, "Attention Sinks"),
-        _paper(2, "RAG <meets> long context", topics=("long-context", "retrieval-rag")),
+        _paper(
+            1,
+            "Attention Sinks",
+            abstract="We keep a few initial tokens. Streaming then works for 4M tokens.",
+            upvotes=42,
+            comments=3,
+            ai_summary="Keeping the attention sinks lets a model stream millions of tokens.",
+            github_repo="https://github.com/example/p1",
+            github_stars=1234,
+            project_page="https://example.org/sinks/",
+        ),
+        _paper(
+            2,
+            "RAG <meets> long context",
+            topics=("long-context", "retrieval-rag"),
+            abstract="Retrieval helps. So does a longer context (e.g. 32K tokens).",
+            upvotes=7,
+            comments=0,
+        ),
     ),
     recurring=(_paper(3, "LongLoRA", seen=4),),
 )
@@ -157,6 +175,10 @@ def test_render_bodies_caps_html_size_with_view_all_link():
     bodies = _render(edition, job=make_job(max_papers=400, abstract_chars=5000))
     assert len(bodies.html.encode()) < HTML_LIMIT
     assert "view all online" in bodies.html
+    # issue 15.11: the link went to the site root; it is the edition's own page
+    view_all = 'href="https://digest.example.org/editions/2026-11-23"'
+    assert view_all in bodies.html
+    assert "https://digest.example.org/editions/2026-11-23" in bodies.text
     assert bodies.html.index("Unsubscribe") < 2000 + bodies.html.index("<body")
 
 

@@ -42,6 +42,12 @@ def sample_feed(papers=None, slug="long-context"):
                 times_seen=2,
                 last_seen=date(2026, 3, 15),
                 authors=("A. Author", "B. Writer"),
+                upvotes=163,
+                comments=4,
+                ai_summary="Keeping attention sinks lets a model stream endless text.",
+                github_repo="https://github.com/mit-han-lab/streaming-llm",
+                github_stars=6800,
+                project_page="https://hanlab.mit.edu/streaming-llm",
             ),
             1,
         ),
@@ -159,7 +165,10 @@ def test_render_hostile_text_is_escaped(render):
     summary = lxml.html.fragment_fromstring(entry.summary, create_parent="div")
     assert summary.xpath("//script | //img | //*[@onerror]") == []
     assert '<script>alert("x")</script>' in summary.text_content()  # shown as text
-    assert [a.get("href") for a in summary.iter("a")] == ["https://ok.example/a?b=1&c=<2>"]
+    assert [a.get("href") for a in summary.iter("a")] == [
+        hostile.url,
+        "https://ok.example/a?b=1&c=<2>",
+    ]
     (check_atom if render is render_atom else check_rss)(data)
 
 
@@ -175,3 +184,15 @@ def test_paper_link_is_the_paper_page_or_a_title_search():
     )
     hostile = paper("title:x", 'A "quoted" <b>&amp; title', links=("javascript:alert(1)",))
     assert hostile.url == ("https://huggingface.co/papers?q=A+%22quoted%22+%3Cb%3E%26amp%3B+title")
+
+
+@pytest.mark.parametrize("render", [render_rss, render_atom])
+def test_bidi_overrides_never_reach_feed_titles(render):
+    """Issue 15.11: U+202E survived in feed titles (a reader shows "rtl exe.png" reversed)."""
+    tricky = paper(
+        "title:rtl", "rtl \u202egnp.exe\u202c and \u2066isolate\u2069", abstract="a\u202eb"
+    )
+    data = render(sample_feed(papers=[(tricky, 1)])).decode()
+    for mark in ("\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2069"):
+        assert mark not in data
+    assert parse_clean(data.encode()).entries[0].title == "rtl gnp.exe and isolate"

@@ -21,7 +21,7 @@ from pipeline.clock import fixed_clock
 from pipeline.config import Config
 from pipeline.run import dates_to_fetch, run_once
 from pipeline.topics import load_topics, topics_file
-from tests.conftest import DATA, make_config
+from tests.conftest import DATA, SAMPLES, make_config
 from tests.hf_support import FakeClock, mock_client
 
 WEEK = {
@@ -42,7 +42,7 @@ def at(day: str) -> datetime:
         (["10", "17"], "20", 5, ["16", "17", "18", "19", "20"]),  # missed days + the last
         (["10", "17"], "20", 2, ["19", "20"]),  # bounded
         (["16", "18"], "20", 5, ["17", "18", "19", "20"]),  # a day that failed is retried
-        (["18", "19", "20"], "20", 3, ["20"]),  # up to date: only the last again
+        (["18", "19", "20"], "20", 3, ["19", "20"]),  # up to date: yesterday and today again
         (["25"], "20", 3, ["18", "19", "20"]),  # clock moved backwards: missing days only
     ],
 )
@@ -198,8 +198,9 @@ def test_cli_run_against_local_server_exits_1_after_delivering(
     assert result.exit_code == 1
     assert "Error: hf-daily 2026-08-19: " in result.stderr and "404" in result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0].startswith("ingested http://127.0.0.1:") and "2026-08-20 papers 15" in lines[0]
-    assert lines[-1] == "run done: 1 page(s), 15 new paper(s), 1 error(s)"
+    assert lines[0].startswith("ingested http://127.0.0.1:")
+    assert "2026-08-20: 15 paper(s) (15 new that day" in lines[0]
+    assert lines[-1] == "run done: 1 page(s) read, 1 changed, 15 paper(s) added, 1 error(s)"
     assert (tmp_path / "out" / "feeds" / "all.xml").exists()
 
 
@@ -219,19 +220,102 @@ def test_second_run_same_day_sends_nothing_and_changes_no_feed_byte(
                 email=address,
                 topics=chosen,
                 secret=b"s" * 32,
-                now=at("2026-08-20"),
+                now=at("2026-08-13"),  # before the editions settle
             )
     first = run(cfg, engine, Api(), "2026-08-20")
     assert first.ok, first.failures
     sent = sorted((tmp_path / "out" / "outbox").rglob("*.eml"))
+    # the 20th's list is still growing at 09:00 on the 20th: only the 19th is mailed
     assert {e.edition: e.outcomes.get("sent", 0) for e in first.emails} == {
         date(2026, 8, 19): 2,
-        date(2026, 8, 20): 2,
     }
     feeds = {p: p.read_bytes() for p in (tmp_path / "out" / "feeds").iterdir()}
     mtimes = {p: p.stat().st_mtime_ns for p in feeds}
     second = run(cfg, engine, Api(), "2026-08-20")
     assert second.ok and second.emails == () and second.editions == ()
+    assert second.email_note == "nothing due: edition 2026-08-20 settles at 2026-08-21 06:00 UTC"
     assert sorted((tmp_path / "out" / "outbox").rglob("*.eml")) == sent
     assert {p: p.read_bytes() for p in feeds} == feeds
     assert {p: p.stat().st_mtime_ns for p in feeds} == mtimes
+
+
+def _hanging(conn) -> None:  # accepts, reads the request, never answers
+    import time
+
+    time.sleep(5)
+
+
+@pytest.mark.parametrize("fault", ["hang", "refused"])
+def test_unreachable_source_costs_one_deadline_per_run_and_one_line(
+    tmp_path: Path, engine: Engine, fault: str
+) -> None:
+    """Issue 15.7: a hanging source cost a full deadline per catch-up day (28 minutes with the
+    defaults) and printed one identical error per day. Now: one deadline, one line naming the
+    cause, the other days skipped for this run (the next run tries them again), the other
+    sources ingested."""
+    import time
+
+    from tests.hf_support import raw_server
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "2026-08-19.json").write_text(json.dumps(WEEK[date(2026, 8, 19)]), encoding="utf-8")
+    with raw_server(_hanging) as url:
+        if fault == "refused":
+            from tests.email_support import free_port
+
+            url = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+        cfg = make_config(
+            tmp_path,
+            ingest={"catch_up_max_days": 5},
+            http={"hf_base_url": url, "allow_private_hosts": True, "timeout": 3.0,
+                  "deadline": 1.0, "retries": 1},
+            sources=[{"name": "hf-daily", "kind": "hf-api"},
+                     {"name": "inbox", "kind": "files", "path": "inbox"}],
+        )  # fmt: skip
+        pb = Paperboy(cfg, engine=engine, clock=fixed_clock(at("2026-08-20")), topics=TOPICS)
+        started = time.monotonic()
+        report = run_once(pb, sleep=lambda _s: None)
+        took = time.monotonic() - started
+    assert took < 4.0  # one deadline (1 s) plus the rest of the run, not five
+    [failure] = report.failures
+    assert failure.origin == "hf-daily"
+    cause = "deadline" if fault == "hang" else "ConnectError"
+    assert cause in failure.message
+    assert failure.message.endswith(
+        "source skipped for this run: 5 day(s) not fetched (2026-08-16 to 2026-08-20)"
+    )
+    assert [p.source for p in report.pages] == ["inbox"]
+
+
+def test_missing_files_folder_is_an_error_not_a_note(tmp_path: Path, engine: Engine) -> None:
+    """Issue 15.10: a missing `files` source folder counted as no error and exited 0."""
+    cfg = make_config(
+        tmp_path, sources=[{"name": "inbox", "kind": "files", "path": "no-such-folder"}]
+    )
+    pb = Paperboy(cfg, engine=engine, clock=fixed_clock(at("2026-08-20")), topics=TOPICS)
+    report = run_once(pb)
+    assert not report.ok
+    [failure] = report.failures
+    assert failure.origin == "inbox"
+    assert failure.message == (
+        f"folder {tmp_path / 'no-such-folder'} not found: create it or fix [[sources]] path"
+    )
+
+
+def test_cli_rerun_is_quiet(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 15.10: a run that changed nothing says so in one line (cron mails any output)."""
+    monkeypatch.chdir(tmp_path)
+    for name in ("PAPERBOY_CONFIG", "PAPERBOY_DATABASE_URL", "PAPERBOY_OUTPUT_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("PAPERBOY_NOW", "2026-11-23T08:00:00+00:00")
+    runner = CliRunner()
+    first = runner.invoke(cli, ["run", "--offline", "--pages", str(SAMPLES)])
+    assert first.exit_code == 0, first.output
+    assert first.stdout.splitlines()[-1] == (
+        "run done: 3 page(s) read, 3 changed, 157 paper(s) added, 0 error(s)"
+    )
+    again = runner.invoke(cli, ["run", "--offline", "--pages", str(SAMPLES)])
+    assert again.exit_code == 0
+    assert again.stdout == "run done: 3 page(s) read, nothing changed, 0 error(s)\n"
+    assert again.stderr == "offline: skipped hf-daily\n"

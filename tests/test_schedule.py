@@ -96,12 +96,13 @@ def test_scheduler_job_settings(tmp_path: Path) -> None:
     ("schedule", "message"),
     [
         ({"timezone": "Mars/Olympus"}, "schedule.timezone: unknown time zone 'Mars/Olympus'"),
-        ({"cron": "61 * * * *"}, "schedule.cron: invalid crontab line '61 * * * *'"),
+        ({"cron": "61 * * * *"}, "schedule.cron: minute '61' is out of range 0-59"),
     ],
 )
 def test_schedule_config_errors(tmp_path: Path, schedule: dict[str, str], message: str) -> None:
+    """Both fail when the configuration loads, before any scheduler is built (issue 15.11)."""
     with pytest.raises(ConfigError, match=message.replace("*", r"\*")):
-        build_trigger(make_config(tmp_path, schedule=schedule))
+        make_config(tmp_path, schedule=schedule)
 
 
 def test_schedule_runs_at_start_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
@@ -139,3 +140,32 @@ def test_schedule_runs_at_start_and_stops_cleanly_on_sigterm(tmp_path: Path) -> 
         proc.kill()
         proc.wait(timeout=10)
         proc.stdout.close()
+
+
+CRON_CORPUS = [
+    "30 7 * * *", "*/15 6-22 * * mon-fri", "0 8 1,15 * *", "0 7 * jan-mar sun", "0 7 * * 7",
+    "61 7 * * *", "30 7 * *", "0 7 L * *", "0 7 * * 1-5", "0 7 last * *", "0 7 1st * *",
+    "0 7 * * 5/2", "0 7 */0 * *", "0 7 3-1 * *", "0 7 * 13 *", "0 24 * * *", "0 7 0 * *",
+    "0 7 * * 6-0", "0 7 * * sun-mon", "00 07 * * *", "0 7 * * MON", "0 7 * JAN *",
+    "0/15 * * * *", "*/60 * * * *", "*/59 * * * *", "0-30/31 * * * *", "0-30/30 * * * *",
+    "0 7 * * mon,wed", "0 7 * * mon-fri/2", "0 7 * * */2", "0 7 1-31/40 * *", "* * * * *",
+    "0 7 * * 0", "0 7 * * 6", "0 7 * feb-jan *", "0,30 7 * * *", "0 7 ,1 * *", "0 7 * * mo",
+    "0 7 * * * *", "", "59/1 * * * *", "5-5 * * * *", "0 7 * dec *", "0 7 31 2 *",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("line", CRON_CORPUS)
+def test_config_crontab_check_agrees_with_apscheduler(line: str) -> None:
+    """A crontab line loads from the config exactly when APScheduler takes it (issue 15.11:
+    a bad line failed only when `paperboy schedule` started)."""
+    from apscheduler.triggers.cron import CronTrigger
+
+    from pipeline.config_checks import crontab_problem
+
+    try:
+        CronTrigger.from_crontab(line)
+    except ValueError:
+        scheduler_ok = False
+    else:
+        scheduler_ok = True
+    assert (crontab_problem(line) is None) == scheduler_ok, crontab_problem(line)

@@ -275,7 +275,12 @@ def test_cli_fetch_prints_page_line(tmp_path: Path, monkeypatch) -> None:
     runner = CliRunner()
     result = runner.invoke(cli, ["--config", str(config), "fetch", "saved", "--date", "2026-08-21"])
     assert result.exit_code == 0, result.output
-    assert result.output.endswith("2026-08-21 papers 3, new 3, recurring 0\n")
+    assert result.output.endswith(
+        "2026-08-21: 3 paper(s) (3 new that day, 0 recurring); 3 added to the store, "
+        "0 already stored\n"
+    )
+    again = runner.invoke(cli, ["--config", str(config), "fetch", "saved", "--date", "2026-08-21"])
+    assert again.output.endswith("2026-08-21: unchanged, 3 paper(s) already stored\n")
     result = runner.invoke(cli, ["--config", str(config), "fetch", "nope", "--date", "2026-08-21"])
     assert result.exit_code == 1
     assert "no source named 'nope' (sources: saved; built in: hf-api, hf-html)" in result.output

@@ -16,7 +16,13 @@ from pipeline.ingest.saved_pages import ingest_files
 from pipeline.records import Page, ParsedPaper
 from pipeline.store.engine import init_db, make_engine, read_session, write_session
 from pipeline.store.integrity import check_store
-from pipeline.store.papers import select_paper, select_papers, store_counts, upsert_page
+from pipeline.store.papers import (
+    select_paper,
+    select_papers,
+    store_counts,
+    store_page,
+    upsert_page,
+)
 from pipeline.store.tables import Digest, Paper
 from tests.conftest import NOW, SAMPLES
 
@@ -340,3 +346,38 @@ def test_check_store_finds_broken_invariants(engine: Engine) -> None:
             "title:asurveyonmixtureofexperts",
             "every paper's key is one of its aliases: broken for title:salamandratechnicalreport",
         ]
+
+
+LONG_TITLE = "Scaling " + "very " * 400 + "long titles"  # 2,019 characters
+ASTRAL_TITLE = "\U00020000" * 700  # 700 CJK Extension B letters: 4 bytes each in UTF-8
+
+
+def test_long_titles_without_arxiv_id_are_stored_alike_on_every_database(engine: Engine) -> None:
+    """Issue 15.3: one entry without arXiv id and a title over 600 characters failed the whole
+    day on PostgreSQL (paper.key VARCHAR(600)) while SQLite took the page."""
+    first = page(MAR_11, (LONG_TITLE, "a"), (ASTRAL_TITLE, "b"), ("Short title", "c"))
+    report = store_page(engine, first, now=NOW)
+    assert (report.papers, report.new) == (3, 3)
+    again = store_page(engine, page(MAR_14, (LONG_TITLE.upper() + "!", "a2")), now=NOW)
+    assert (again.new, again.recurring) == (0, 1)  # the same paper, found by its bounded key
+    with read_session(engine) as session:
+        keys = {p.title: p.key for p in select_papers(session=session)}
+        assert keys["Short title"] == "title:shorttitle"  # keys that fit never change
+        assert all(len(key) <= 600 for key in keys.values())
+        found = select_paper(session=session, ref=LONG_TITLE)
+        assert found is not None and found.times_seen == 2
+        assert check_store(session=session) == []
+
+
+def test_api_entry_with_long_title_and_no_arxiv_id_ingests_on_every_database(
+    engine: Engine, tmp_path: Path
+) -> None:
+    entries = [
+        {"paper": {"id": "hf-slug-without-arxiv", "title": LONG_TITLE, "summary": "s"}},
+        {"paper": {"id": "2508.00001", "title": "A normal paper", "summary": "t"}},
+    ]
+    saved = tmp_path / "2026-08-21.json"
+    saved.write_text(json.dumps(entries), encoding="utf-8")
+    report = ingest_files([saved], engine=engine, now=NOW)
+    assert report.ok, report.failures
+    assert [p.papers for p in report.pages] == [2]

@@ -52,6 +52,10 @@ def test_normalize_email_strips_and_lowercases_domain(raw, address, key):
         "eve@-bad-.org",
         ".eve@example.org",
         "x" * 250 + "@example.org",
+        # RFC 2047 encoded words: the email package decodes them inside addresses (issue 15.2)
+        "=?UTF-8?Q?a=0A?=@example.org",
+        "=?utf-8?b?Cg==?=@example.org",
+        "ann=?UTF-8?Q??=@example.org",
     ],
 )
 def test_normalize_email_rejects_unsafe_addresses(raw):
@@ -82,7 +86,9 @@ def test_subscriber_token_is_stored_only_as_hash(engine, now):
 
 def test_parse_subscriber_csv_needs_columns():
     rows = parse_subscriber_csv('Email,Topics\na@b.org,"x, y"\nc@d.org,z;w\n')
-    assert rows == [(2, "a@b.org", ["x", "y"]), (3, "c@d.org", ["z", "w"])]
+    assert rows == [(2, "a@b.org", ["x", "y"], None), (3, "c@d.org", ["z", "w"], None)]
+    with_frequency = parse_subscriber_csv("email,topics,Frequency\na@b.org,x, weekly \n")
+    assert with_frequency == [(2, "a@b.org", ["x"], "weekly")]
     with pytest.raises(ConfigError, match="'email' and 'topics'"):
         parse_subscriber_csv("address,list\na@b.org,x\n")
 

@@ -259,3 +259,13 @@ def test_topic_page_follows_new_ingests(site, now):
     assert "Ring Attention" not in client.get("/topics/long-context").text  # not assigned yet
     assign_pending(engine, load_topics(topics_file(None)))  # what every ingest does next
     assert "Ring Attention for Long Context" in client.get("/topics/long-context").text
+
+
+def test_feed_of_a_topic_no_longer_configured_is_gone(site, tmp_path):
+    """Issue 15.11: feed files of a removed topic were served forever."""
+    cfg, _engine, client = site
+    stale = cfg.output_dir / "feeds" / "removed-topic.xml"
+    stale.write_bytes((cfg.output_dir / "feeds" / "all.xml").read_bytes())
+    response = client.get("/feeds/removed-topic.xml")
+    assert response.status_code == 410
+    assert response.headers["X-Frame-Options"] == "DENY"

@@ -65,6 +65,8 @@ def test_browser_subscribe_confirm_change_topics_unsubscribe(live):
     page.get_by_role("link", name="Subscribe", exact=True).first.click()
     page.get_by_label("Email address").fill("ann@example.org")
     page.get_by_label("Long context").check()
+    assert page.get_by_label("Daily").is_checked()
+    page.get_by_label("Weekly").check()
     page.get_by_role("button", name="Send me a confirmation link").click()
     assert page.get_by_role("heading", name="Check your inbox").is_visible()
     assert statuses(engine) == {}
@@ -77,13 +79,15 @@ def test_browser_subscribe_confirm_change_topics_unsubscribe(live):
     assert statuses(engine) == {}  # opening the link (as a scanner would) confirms nothing
     page.get_by_role("button", name="Confirm subscription").click()
     assert page.get_by_role("heading", name="You are subscribed").is_visible()
+    assert page.get_by_text("A digest will arrive each Monday").is_visible()
     assert statuses(engine) == {"ann@example.org": ("active", ("long-context",))}
 
     page.get_by_role("link", name="Change your topics").click()
     page.get_by_label("Long context").uncheck()
     page.get_by_label("Retrieval & RAG").check()
-    page.get_by_role("button", name="Save topics").click()
-    assert page.get_by_text("Your topics are saved.").is_visible()
+    assert page.get_by_label("Weekly").is_checked()
+    page.get_by_role("button", name="Save", exact=True).click()
+    assert page.get_by_text("Your choices are saved.").is_visible()
     assert statuses(engine) == {"ann@example.org": ("active", ("retrieval-rag",))}
 
     page.get_by_role("link", name="Unsubscribe", exact=True).last.click()

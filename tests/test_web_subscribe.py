@@ -12,6 +12,7 @@ from pipeline.store.subscribe_requests import RateLimits
 from pipeline.store.subscribers import remove_subscriber, select_subscribers
 from pipeline.store.tables import SubscribeRequest
 from pipeline.web.tokens import Tokens
+from tests.conftest import NOW
 from tests.email_support import DAY2, make_job, seed
 from tests.web_support import (
     SITE,
@@ -198,6 +199,7 @@ HOSTILE = [
     "a" * 10_000,
     "ann@" + "a" * 10_000 + ".org",
     "=?UTF-8?Q?=0A?=Bcc: eve@example.org",
+    "=?UTF-8?Q?a=0A?=@example.org",  # issue 15.2: was a bare 500, stored as mailed
     "\x00\x1b[31m",
 ]
 
@@ -222,6 +224,9 @@ def test_hostile_email_field_is_refused_and_escaped(site, value):
     }
     assert eml_messages(cfg) == []
     assert subscribers(engine) == {}
+    assert response.headers["X-Frame-Options"] == "DENY"
+    with read_session(engine) as session:
+        assert [row.mailed for row in session.exec(select(SubscribeRequest))] == []
 
 
 @pytest.mark.parametrize("value", HOSTILE)
@@ -334,3 +339,55 @@ def test_subscribe_to_everything_from_the_form(site):
     done = client.post(local(confirm_link(message)))
     assert "Everything" in parse_page(done.text).text
     assert subscribers(engine) == {"ann@example.org": ("active", ("all",))}
+
+
+def test_unexpected_error_is_a_500_page_with_security_headers_and_nothing_counts_as_mailed(
+    site, monkeypatch
+):
+    """Issue 15.2: an exception while mailing gave a bare 500 (no CSP) and left the request
+    recorded as mailed although nothing was sent."""
+    cfg, engine, _client = site
+
+    def broken(*_args, **_kwargs):
+        raise ValueError("invalid arguments; address parts cannot contain CR or LF")
+
+    monkeypatch.setattr("pipeline.web.subscription.confirmation_message", broken)
+    client = TestClient(build_app(cfg, engine, Clock(NOW)), base_url=SITE)
+    response = post_subscribe(client, "ann@example.org", "long-context")
+    assert response.status_code == 500
+    assert response.headers["Content-Security-Policy"].startswith("default-src 'none'")
+    assert response.headers["Cache-Control"] == "no-store"
+    assert "did not work" in parse_page(response.text).text
+    with read_session(engine) as session:
+        assert [row.mailed for row in session.exec(select(SubscribeRequest))] == [False]
+    assert eml_messages(cfg) == []
+
+
+def frequencies(engine):
+    with read_session(engine) as session:
+        return {s.email: s.frequency for s in select_subscribers(session=session)}
+
+
+def test_subscribe_form_offers_daily_or_weekly_and_confirming_applies_it(site):
+    cfg, engine, client = site
+    page = parse_page(client.get("/subscribe").text)
+    radios = page.inputs("frequency")
+    assert [(r["value"], "checked" in r) for r in radios] == [("daily", True), ("weekly", False)]
+    post_subscribe(client, "ann@example.org", "long-context", frequency="weekly")
+    [message] = eml_messages(cfg)
+    body = message.get_body(("plain",)).get_content().replace("\r\n", "\n")
+    assert "at this\naddress, weekly, for these topics" in body
+    done = client.post(local(confirm_link(message)))
+    assert "each Monday" in parse_page(done.text).text
+    assert frequencies(engine) == {"ann@example.org": "weekly"}
+
+
+@pytest.mark.parametrize("value", ["monthly", *HOSTILE])
+def test_unknown_or_hostile_frequency_is_refused_and_not_echoed(site, value):
+    cfg, engine, client = site
+    response = post_subscribe(client, "ann@example.org", "long-context", frequency=value)
+    assert response.status_code == 400
+    page = assert_safe_html(response.text)
+    assert "choose daily or weekly" in page.text
+    assert value not in response.text
+    assert eml_messages(cfg) == [] and subscribers(engine) == {}

@@ -170,3 +170,21 @@ def test_preferences_offer_and_keep_everything(site):
         "all"
     ]
     assert state(engine) == ("active", ("all",))
+
+
+def test_preferences_change_frequency_and_keep_it_when_the_field_is_absent(site):
+    engine, client, token = site
+    path = f"/preferences/{token}"
+    page = parse_page(client.get(path).text)
+    assert [r["value"] for r in page.inputs("frequency") if "checked" in r] == ["daily"]
+    csrf = page.inputs("csrf")[0]["value"]
+    weekly = client.post(path, data={"csrf": csrf, "topics": ["efficiency"], "frequency": "weekly"})
+    assert weekly.status_code == 200 and "saved" in parse_page(weekly.text).text
+    checked = [r["value"] for r in parse_page(weekly.text).inputs("frequency") if "checked" in r]
+    assert checked == ["weekly"]
+    client.post(path, data={"csrf": csrf, "topics": ["long-context"]})  # an old form: no field
+    bad = client.post(path, data={"csrf": csrf, "topics": ["efficiency"], "frequency": "<b>"})
+    assert bad.status_code == 400 and "<b>" not in bad.text
+    with read_session(engine) as session:
+        [sub] = select_subscribers(session=session)
+    assert (sub.topics, sub.frequency) == (("long-context",), "weekly")

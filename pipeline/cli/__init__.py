@@ -48,6 +48,10 @@ COMMANDS: dict[str, LazyCommand] = {
         "pipeline.cli.ingest_cmds:ingest",
         "Ingest saved digest pages (files or folders) and report new/recurring papers per page.",
     ),
+    "pages": LazyCommand(
+        "pipeline.cli.page_cmds:pages",
+        "List the stored pages (one per source and date) or remove a wrong one.",
+    ),
     "papers": LazyCommand(
         "pipeline.cli.ingest_cmds:papers",
         "List papers in the store, newest first (optionally filtered).",
@@ -81,7 +85,11 @@ COMMANDS: dict[str, LazyCommand] = {
     ),
     "emails": LazyCommand(
         "pipeline.cli.email_cmds:emails",
-        "Render and deliver the email digests of an edition, each at most once.",
+        "Render and deliver the email editions due, each digest at most once.",
+    ),
+    "status": LazyCommand(
+        "pipeline.cli.status_cmds:status",
+        "Say whether something needs a person: runs, sources, empty weekdays, deliveries.",
     ),
     "serve": LazyCommand(
         "pipeline.cli.serve_cmds:serve",

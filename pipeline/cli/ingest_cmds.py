@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
@@ -15,12 +16,39 @@ from pipeline.records import Failure, PageReport
 
 
 def page_line(report: PageReport) -> str:
-    """The one-line report of an ingested page."""
-    note = " (unchanged)" if report.unchanged else ""
+    """The one-line report of an ingested page: what it lists, then what changed in the store.
+
+    "new" is about dates (first listed on this page's date), "added" about this run (put into
+    the store now): a rerun lists the same new papers and adds none (issue 15.10).
+    """
+    if report.unchanged:
+        return (
+            f"{report.origin}: {report.listing_date}: unchanged, "
+            f"{report.papers} paper(s) already stored"
+        )
     return (
-        f"{report.origin}: {report.listing_date} papers {report.papers}, "
-        f"new {report.new}, recurring {report.recurring}{note}"
+        f"{report.origin}: {report.listing_date}: {report.papers} paper(s) "
+        f"({report.new} new that day, {report.recurring} recurring); "
+        f"{report.added} added to the store, {report.already_stored} already stored"
     )
+
+
+def ingest_summary(pages: Sequence[PageReport], errors: int) -> str:
+    """The last line of ``ingest`` and ``run``: pages read, what changed, errors."""
+    changed = [page for page in pages if not page.unchanged]
+    if not changed:
+        return f"{len(pages)} page(s) read, nothing changed, {errors} error(s)"
+    added = sum(page.added for page in changed)
+    return (
+        f"{len(pages)} page(s) read, {len(changed)} changed, {added} paper(s) added, "
+        f"{errors} error(s)"
+    )
+
+
+def print_changed(report: PageReport) -> None:
+    """Echo the line of a page that changed the store (unchanged pages stay quiet)."""
+    if not report.unchanged:
+        click.echo(page_line(report))
 
 
 @click.command()
@@ -35,14 +63,22 @@ def page_line(report: PageReport) -> str:
 )
 @click.option("--source", default=DEFAULT_SOURCE, show_default=True, help="Source name to record.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of lines.")
+@click.option("--offline", is_flag=True, help="Never contact the network (no title look-ups).")
 @pass_app
 def ingest(
-    app: App, paths: tuple[Path, ...], listing_date: date | None, source: str, as_json: bool
+    app: App,
+    paths: tuple[Path, ...],
+    listing_date: date | None,
+    source: str,
+    as_json: bool,
+    offline: bool,
 ) -> None:
     """Ingest saved digest pages (files or folders) and report new/recurring papers per page.
 
-    Bad pages are reported (one line each, on stderr) and skipped; the others are ingested.
-    Exits 1 if any page failed.
+    A page that changed the store gets a line: its papers, new that day (first listed on its
+    date) and recurring, then how many were added to the store and how many it already held;
+    pages already stored as they are print nothing. Bad pages are reported (one line each, on
+    stderr) and skipped; the others are ingested. Exits 1 if any page failed.
     """
 
     def on_failure(failure: Failure) -> None:
@@ -52,8 +88,9 @@ def ingest(
         paths,
         listing_date=listing_date,
         source=source,
-        on_page=None if as_json else lambda r: click.echo(page_line(r)),
+        on_page=None if as_json else print_changed,
         on_failure=None if as_json else on_failure,
+        offline=offline,
     )
     if as_json:
         payload = {
@@ -62,11 +99,9 @@ def ingest(
         }
         click.echo(json.dumps(payload, indent=2))
     else:
-        total = sum(page.new for page in report.pages)
-        click.echo(
-            f"{len(report.pages)} page(s) ingested, {total} new paper(s), "
-            f"{len(report.failures)} error(s)"
-        )
+        for note in report.notes:
+            click.echo(note)
+        click.echo(ingest_summary(report.pages, len(report.failures)))
     if not report.ok:
         sys.exit(1)
 

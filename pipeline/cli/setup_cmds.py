@@ -5,7 +5,8 @@ from __future__ import annotations
 import click
 
 from pipeline.cli.common import App, pass_app
-from pipeline.config import describe_settings, redact_url
+from pipeline.config import Config, describe_settings, redact_url
+from pipeline.topics import topics_file
 
 
 @click.command()
@@ -37,10 +38,27 @@ def config_cmd(app: App, defaults: bool) -> None:
     click.echo(f"config file: {cfg.path or '(embedded defaults)'}")
     click.echo(f"database: {redact_url(cfg.database_url)}")
     click.echo(f"output folder: {cfg.output_dir}")
+    click.echo(f"site URL: {cfg.site_url}")
+    click.echo(f"topics file: {topics_file(cfg.topics_file)}")
+    click.echo(f"SMTP: {describe_smtp(cfg)}")
+    if cfg.web.trusted_proxies:
+        click.echo(f"trusted proxies: {cfg.web.trusted_proxies}")
     for source in cfg.sources:
         state = "" if source.enabled else " (disabled)"
         where = f" {source.path}" if source.path else ""
         click.echo(f"source {source.name}: {source.kind}{where}{state}")
+
+
+def describe_smtp(cfg: Config) -> str:
+    """Where digests go, without the password (only whether one is set)."""
+    target = cfg.smtp
+    if target is None:
+        return f"none: .eml files in {cfg.output_dir / 'outbox'}"
+    tls = "implicit TLS" if target.implicit_tls else "STARTTLS" if target.starttls else "no TLS"
+    if not target.tls_verify:
+        tls += " (certificate NOT verified)"
+    password = "password set" if target.password else "no password"
+    return f"{target.describe()}, {tls}, {password}"
 
 
 @click.command()

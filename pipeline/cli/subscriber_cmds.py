@@ -8,7 +8,7 @@ import click
 
 from pipeline.cli.common import App, pass_app
 from pipeline.errors import ConfigError
-from pipeline.records import SUBSCRIBER_STATUSES
+from pipeline.records import ALL_TOPICS, FREQUENCIES, SUBSCRIBER_STATUSES
 
 
 def _topic_list(text: str) -> list[str]:
@@ -29,12 +29,19 @@ def subscribers() -> None:
     metavar="SLUG,SLUG",
     help='Comma-separated topic slugs; "all" is every paper (those in no topic under "Other").',
 )
+@click.option(
+    "--frequency",
+    type=click.Choice(FREQUENCIES, case_sensitive=False),
+    help="daily: each day's edition; weekly: one digest per ISO week (default: daily, or the "
+    "subscriber's own when updating; a change starts on the next Monday).",
+)
 @pass_app
-def add_cmd(app: App, email: str, topics: str) -> None:
-    """Subscribe EMAIL to topics, by default to everything (again: updates topics,
-    re-activates)."""
-    record, what = app.pb.add_subscriber(email, _topic_list(topics))
-    click.echo(f"{what}: {record.email} ({', '.join(record.topics)})")
+def add_cmd(app: App, email: str, topics: str, frequency: str | None) -> None:
+    """Subscribe EMAIL to topics, by default to everything (again: updates topics and
+    frequency, re-activates)."""
+    record, what = app.pb.add_subscriber(email, _topic_list(topics), frequency=frequency)
+    how_often = record.frequency_text(app.now().date())
+    click.echo(f"{what}: {record.email} ({', '.join(record.topics)}; {how_often})")
 
 
 @subscribers.command("remove")
@@ -53,10 +60,15 @@ def remove_cmd(app: App, email: str) -> None:
 )
 @pass_app
 def list_cmd(app: App, status: str | None) -> None:
-    """List subscribers: address, status, topics."""
+    """List subscribers: address, status, topics (those no longer configured are marked),
+    frequency."""
     found = app.pb.subscribers(status)
+    configured = {ALL_TOPICS, *(topic.slug for topic in app.pb.topics)}
+    today = app.now().date()
     for sub in found:
-        click.echo(f"{sub.email}\t{sub.status}\t{','.join(sub.topics)}")
+        topics = [s if s in configured else f"{s} (not configured)" for s in sub.topics]
+        how_often = sub.frequency_text(today)
+        click.echo(f"{sub.email}\t{sub.status}\t{','.join(topics)}\t{how_often}")
     click.echo(f"{len(found)} subscriber(s)", err=True)
 
 
@@ -65,6 +77,8 @@ def list_cmd(app: App, status: str | None) -> None:
 @pass_app
 def import_cmd(app: App, file: Path) -> None:
     """Add subscribers from a CSV file with 'email' and 'topics' columns (topics: a,b).
+
+    An optional 'frequency' column says daily or weekly (empty: daily, or unchanged).
 
     Bad lines are reported on stderr and skipped; exits 1 if any line was bad.
     """

@@ -24,6 +24,14 @@ RANK_SPAN = 3600
 _TAG_SAFE = ":/.-_~@!$&'()*+,;="
 
 RankedPaper = tuple[StoredPaper, int]  # a paper and its best rank on its first-seen day
+# Bidi embedding, override and isolate controls: "rtl \u202egnp.exe" shows as "rtl exe.png" in a
+# reader (issue 15.11); emails and web pages drop them too (pipeline.mail.headers.plain_text).
+_BIDI = dict.fromkeys([*range(0x202A, 0x202F), *range(0x2066, 0x206A)])
+
+
+def feed_text(value: str) -> str:
+    """Plain text for a feed: controls and bidi overrides out, whitespace folded."""
+    return clean_text(value.translate(_BIDI))
 
 
 def tag_uri(tagging_entity: str, specific: str) -> str:
@@ -42,7 +50,10 @@ def entry_instant(first_seen: date, rank: int) -> datetime:
 
 
 def is_web_url(url: str) -> bool:
-    """True for an absolute http(s) URL with a host (anything else never reaches an href)."""
+    """True for an absolute http(s) URL with a host and without whitespace or controls
+    (anything else never reaches an href)."""
+    if not url.isprintable() or any(ch.isspace() for ch in url):
+        return False
     try:
         parts = urlsplit(url)
     except ValueError:
@@ -50,28 +61,41 @@ def is_web_url(url: str) -> bool:
     return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
-def _author_list(authors: Sequence[str]) -> str:
-    """``", ".join(clean_text(a) for a in authors)``, without cleaning each name when the joined
-    list shows that none needs it (printable, no doubled or dangling spaces: the usual case)."""
-    joined = ", ".join(authors)
-    if joined.isprintable() and "  " not in joined and " ," not in joined:
-        if joined[:1] != " " and joined[-1:] != " ":
-            return joined
-    return ", ".join(clean_text(a) for a in authors)
+def _counts(paper: StoredPaper) -> str:
+    if paper.upvotes is None:
+        return ""
+    text = f"▲ {paper.upvotes} upvote{'' if paper.upvotes == 1 else 's'}"
+    if paper.comments:
+        text += f" · {paper.comments} comment{'' if paper.comments == 1 else 's'}"
+    return f"<p>{text}</p>"
+
+
+def _links(paper: StoredPaper) -> str:
+    esc = html.escape
+    anchors = []
+    for label, url in paper.labelled_links:
+        if not is_web_url(url):
+            continue
+        stars = paper.github_stars if label == "Code" and url == paper.github_repo else None
+        anchors.append(
+            f'<a href="{esc(url)}">{label}</a>' + (f" (★ {stars})" if stars is not None else "")
+        )
+    return f"<p>{' · '.join(anchors)}</p>" if anchors else ""
 
 
 def summary_html(paper: StoredPaper) -> str:
-    """The item description: abstract, links and appearance history, every value escaped."""
+    """The item description: TL;DR, the rest of the abstract, authors, the community's counts,
+    labelled links (Hugging Face, arXiv, PDF, code, project page) and appearance history,
+    every value escaped (the same block as the email's, docs/reliability.md §6.1)."""
     esc = html.escape
-    parts = [f"<p>{esc(clean_text(paper.abstract))}</p>"]
+    parts = []
+    if paper.tldr:
+        parts.append(f"<p><strong>TL;DR:</strong> {esc(feed_text(paper.tldr))}</p>")
+    if paper.abstract_rest:
+        parts.append(f"<p>{esc(feed_text(paper.abstract_rest))}</p>")
     if paper.authors:
-        parts.append(f"<p>Authors: {esc(_author_list(paper.authors))}</p>")
-    links = [link for link in paper.links if is_web_url(link)]
-    if paper.arxiv_id:
-        links.insert(0, f"https://arxiv.org/abs/{quote(paper.arxiv_id, safe='/.')}")
-    if links:
-        anchors = ", ".join(f'<a href="{esc(u)}">{esc(u)}</a>' for u in links)
-        parts.append(f"<p>Links: {anchors}</p>")
+        parts.append(f"<p>Authors: {esc(', '.join(feed_text(a) for a in paper.authors))}</p>")
+    parts += [part for part in (_counts(paper), _links(paper)) if part]
     days = "day" if paper.times_seen == 1 else "days"
     parts.append(
         f"<p>First seen {paper.first_seen.isoformat()}; listed on {paper.times_seen} {days}, "
@@ -84,7 +108,7 @@ def feed_entry(paper: StoredPaper, rank: int, *, tagging_entity: str) -> FeedEnt
     """One feed item for a paper; its GUID comes from the paper key only."""
     return FeedEntry(
         guid=tag_uri(tagging_entity, f"paper/{paper.key}"),
-        title=clean_text(paper.title) or paper.key,
+        title=feed_text(paper.title) or paper.key,
         link=paper.url,
         summary_html=summary_html(paper),
         published=entry_instant(paper.first_seen, rank),

@@ -34,13 +34,14 @@ from pipeline.errors import ConfigError
 from pipeline.feeds import items as items_module
 from pipeline.feeds import render as render_module
 from pipeline.feeds.items import ALL_SLUG, assemble_feed, day_start, feed_entry
-from pipeline.feeds.render import render_feed, render_opml
+from pipeline.feeds.render import GENERATOR, render_feed, render_opml
 from pipeline.feeds.write import remove_stale_temp_files, write_feed
 from pipeline.records import FeedInput
 from pipeline.store.assignments import assign_pending, generation
 from pipeline.store.engine import read_session, write_session
 from pipeline.store.feed_cache import cached_entries, keep_entries, prune_entries
 from pipeline.store.meta import ensure_meta, get_meta
+from pipeline.store.paper_meta import with_metadata
 from pipeline.store.papers import last_listing_date
 from pipeline.store.topic_papers import newest_ids, papers_by_id, topic_ids
 from pipeline.topics import Topic
@@ -51,6 +52,7 @@ if TYPE_CHECKING:
 TAGGING_ENTITY_KEY = "feed_tagging_entity"  # Meta key: "<authority>,<YYYY-MM-DD>" (RFC 4151)
 FEEDS_DIR = "feeds"
 INDEX_NAME = "index.opml"
+FEED_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}\.(xml|atom|opml)$")  # what we write and serve
 # What the feed files were rendered from (JSON), next to their folder (not in it: the folder
 # holds the served files only) in the output folder.
 STAMP_NAME = ".paperboy-feeds.json"
@@ -68,6 +70,7 @@ class FeedsReport:
     feeds: int  # topic feeds plus "all"
     written: tuple[Path, ...]  # files whose bytes changed
     unchanged: int  # files left alone (same bytes)
+    removed: tuple[Path, ...] = ()  # feeds of topics no longer configured
     rendered: bool = True  # False: the stamp said nothing changed, nothing was rendered
 
 
@@ -110,6 +113,11 @@ def collect_feeds(
         entries = cached_entries(session=session, ids=shown, version=version)
         papers = papers_by_id(session=session, ids=shown - entries.keys(), keywords=False)
         latest = last_listing_date(session=session)
+        # the items to build show the community's values (upvotes, TL;DR...) too
+        ids_of = {paper.key: paper_id for paper_id, (paper, _rank) in papers.items()}
+        ranks = {paper_id: rank for paper_id, (_paper, rank) in papers.items()}
+        unranked = with_metadata(session=session, papers=[p for p, _ in papers.values()])
+        papers = {ids_of[p.key]: (p, ranks[ids_of[p.key]]) for p in unranked}
     made = {
         paper_id: (feed_entry(paper, rank, tagging_entity=tagging_entity), paper.last_seen)
         for paper_id, (paper, rank) in papers.items()
@@ -223,7 +231,33 @@ def render_all_feeds(
     files[folder / INDEX_NAME] = render_opml(feeds, title=f"{cfg.output.title} feeds")
     remove_stale_temp_files(folder, now=now)
     written = tuple(path for path, data in files.items() if write_feed(path, data))
+    removed = remove_orphan_feeds(folder, keep=set(files))
     write_feed(folder.parent / STAMP_NAME, json.dumps(stamp, indent=1).encode())  # files first
     return FeedsReport(
-        folder=folder, feeds=len(feeds), written=written, unchanged=len(files) - len(written)
+        folder=folder,
+        feeds=len(feeds),
+        written=written,
+        unchanged=len(files) - len(written),
+        removed=removed,
     )
+
+
+def remove_orphan_feeds(folder: Path, *, keep: set[Path]) -> tuple[Path, ...]:
+    """Delete our feed files whose topic is no longer configured (issue 15.11: served forever).
+
+    Only files that are feeds we wrote are touched: a feed name, our ``<generator>`` and a self
+    link to ``feeds/<that name>`` in their head; anything else in the folder stays.
+    """
+    generator = f"<generator>{GENERATOR}</generator>".encode()
+    removed = []
+    for path in sorted(folder.glob("*.*")):
+        if path in keep or path.suffix not in (".xml", ".atom") or not FEED_NAME.match(path.name):
+            continue
+        try:
+            head = path.read_bytes()[:4096]
+        except OSError:
+            continue
+        if generator in head and f'/{FEEDS_DIR}/{path.name}" rel="self"'.encode() in head:
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return tuple(removed)

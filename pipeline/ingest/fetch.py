@@ -77,11 +77,19 @@ class _Policy:
 class _Retry(Exception):
     """One attempt failed in a way worth retrying (internal)."""
 
-    def __init__(self, detail: str, wait: float | None = None, status: int | None = None) -> None:
+    def __init__(
+        self,
+        detail: str,
+        wait: float | None = None,
+        status: int | None = None,
+        *,
+        transport: bool = False,
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.wait = wait  # what the server asked for, if it said
         self.status = status
+        self.transport = transport  # no answer at all (timeout, refused, reset), not a status
 
 
 def make_client(
@@ -202,7 +210,11 @@ def _read_body(
         if total > max_bytes:
             raise FetchError(url, f"response too large: over the {max_bytes}-byte limit")
         if monotonic() > ends_at:
-            raise FetchError(url, f"deadline passed while reading the body ({total} bytes read)")
+            raise FetchError(
+                url,
+                f"deadline passed while reading the body ({total} bytes read)",
+                source_unreachable=True,
+            )
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -243,6 +255,13 @@ def _attempt(
                     ends_at=ends_at,
                     monotonic=monotonic,
                 )
+            if watchdog.fired:  # the shutdown ended a close-delimited body early: not complete
+                raise FetchError(
+                    url,
+                    f"deadline passed while reading the body ({len(body)} bytes read, "
+                    f"{policy.deadline:g} s budget)",
+                    source_unreachable=True,
+                )
             content_type = response.headers.get("content-type", "")
             return Fetched(
                 url=str(response.url),
@@ -258,10 +277,12 @@ def _attempt(
     except httpx.HTTPError as exc:
         if watchdog.fired:
             raise FetchError(
-                url, f"deadline passed while {watchdog.phase} ({policy.deadline:g} s budget)"
+                url,
+                f"deadline passed while {watchdog.phase} ({policy.deadline:g} s budget)",
+                source_unreachable=True,
             ) from exc
         if isinstance(exc, _TRANSIENT):
-            raise _Retry(f"{type(exc).__name__}: {exc or 'no detail'}") from exc
+            raise _Retry(f"{type(exc).__name__}: {exc or 'no detail'}", transport=True) from exc
         raise FetchError(url, f"{type(exc).__name__}: {exc}") from exc
 
 
@@ -309,7 +330,10 @@ def fetch_url(
             )
             if attempt == policy.retries:
                 raise FetchError(
-                    url, f"{failure.detail} (after {attempt + 1} attempts)", status=failure.status
+                    url,
+                    f"{failure.detail} (after {attempt + 1} attempts)",
+                    status=failure.status,
+                    source_unreachable=failure.transport,
                 ) from failure
             sleep(wait)
             continue
@@ -344,4 +368,5 @@ def _check_wait(
             url,
             f"{failure.detail}: gave up, retrying would pass the {policy.deadline:g} s deadline",
             status=failure.status,
+            source_unreachable=failure.transport,
         )

@@ -58,7 +58,9 @@ def check_url(url: httpx.URL, *, resolve: Resolver = resolve_host) -> None:
     shown = str(url)
     if url.scheme != "https":
         raise FetchError(
-            shown, f"refused: {url.scheme}:// is allowed only with [http] allow_private_hosts"
+            shown,
+            f"refused: {url.scheme}:// is allowed only with [http] allow_private_hosts",
+            source_unreachable=True,  # the same for every date of the source
         )
     host = url.host
     try:
@@ -72,6 +74,7 @@ def check_url(url: httpx.URL, *, resolve: Resolver = resolve_host) -> None:
             shown,
             f"refused: host {host} is private, loopback or link-local ({where}); "
             "set [http] allow_private_hosts = true for a local mirror",
+            source_unreachable=True,
         )
 
 

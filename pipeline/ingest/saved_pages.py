@@ -69,17 +69,18 @@ def ingest_files(
     on_page: Callable[[PageReport], None] | None = None,
     on_failure: Callable[[Failure], None] | None = None,
     on_stored: Callable[[Session, PageReport], None] | None = None,
+    resolve: Callable[[Page], Page] | None = None,
 ) -> IngestReport:
-    """Ingest saved page files (folders are searched for page files)."""
+    """Ingest saved page files (folders are searched for page files); ``resolve`` may add
+    arXiv ids to title-only papers before they are stored (:mod:`pipeline.ingest.resolve`)."""
     pages: list[Page] = []
     failures: list[Failure] = []
     for path in expand_paths(paths):
         try:
-            pages.append(
-                parse_page_file(
-                    path, source=source, now=now, listing_date=listing_date, max_bytes=max_bytes
-                )
+            page = parse_page_file(
+                path, source=source, now=now, listing_date=listing_date, max_bytes=max_bytes
             )
+            pages.append(resolve(page) if resolve is not None else page)
         except PipelineError as exc:
             failure = Failure(str(path), getattr(exc, "detail", str(exc)))
             failures.append(failure)

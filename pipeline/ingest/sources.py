@@ -19,9 +19,10 @@ from pipeline.config import HttpConfig, SourceConfig
 from pipeline.errors import FetchError, ParseError
 from pipeline.identity import normalize_arxiv_id
 from pipeline.ingest.fetch import Fetched, fetch_url
-from pipeline.ingest.files import PAGE_SUFFIXES, read_page_file
+from pipeline.ingest.files import is_page_name, read_page_file
 from pipeline.ingest.parse import content_hash, parse_saved_page
 from pipeline.ingest.parse.charset import decode_html_bytes, decode_json_bytes
+from pipeline.ingest.parse.common import check_not_future
 from pipeline.ingest.parse.hf_api import check_entry_dates, load_entries, parse_entries
 from pipeline.ingest.parse.hf_html import parse_daily_html
 from pipeline.records import Page, PageReport, Validators
@@ -135,11 +136,7 @@ def _read_files(source: SourceConfig, day: date, *, now: datetime, max_bytes: in
     folder = source.path
     if folder is None or not folder.is_dir():
         raise ParseError(str(folder), f"source {source.name}: folder not found")
-    found = sorted(
-        p
-        for p in folder.iterdir()
-        if p.is_file() and day.isoformat() in p.name and p.suffix.lower() in PAGE_SUFFIXES
-    )
+    found = sorted(p for p in folder.iterdir() if day.isoformat() in p.name and is_page_name(p))
     if len(found) != 1:
         names = ", ".join(p.name for p in found) or "none"
         raise ParseError(str(folder), f"expected one saved page named with {day}, found {names}")
@@ -172,9 +169,10 @@ def fetch_source_date(
     Raises FetchError (``deferred_until`` set when rate limited past the cap; the deferral is
     recorded and honoured by later calls) or ParseError.
     """
+    url = _first_url(source, day, http)
+    check_not_future(day, today=now.date(), origin=str(source.path) if source.path else url)
     if source.kind == "files":
         return FetchedPage(page=_read_files(source, day, now=now, max_bytes=max_file_bytes))
-    url = _first_url(source, day, http)
     with read_session(engine) as session:
         stored, deferred_until = load_fetch_state(session=session, url=url)
     if deferred_until is not None and deferred_until > now:

@@ -30,13 +30,14 @@ import jinja2
 from pipeline.addresses import normalize_email
 from pipeline.config import Config, join_url, normalize_site_url
 from pipeline.errors import ConfigError, RenderError
-from pipeline.mail.headers import excerpt, header_text, safe_url
+from pipeline.mail.contents import sections_for
+from pipeline.mail.headers import header_text
+from pipeline.mail.paper_view import paper_view
 from pipeline.records import ALL_TOPICS, Edition, StoredPaper
 
 HTML_TEMPLATE = "email/digest.html"
 TEXT_TEMPLATE = "email/digest.txt"
 HTML_LIMIT = 100_000  # bytes; Gmail clips HTML over ~102 KB (docs/reliability.md §2.1)
-TITLE_CHARS = 300  # a 100 KB "title" must not blow the size budget
 # Stands in for the subscriber's unsubscribe URL in shared bodies: URL-safe, so autoescaping and
 # CSS inlining leave it as is, and it cannot occur in escaped data (it has no '<' to fake).
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
@@ -64,6 +65,7 @@ class EmailSettings:
     unsubscribe_address: str
     max_papers: int = 25
     abstract_chars: int = 320
+    weekly_per_topic: int = 10
 
     def url_for(self, path: str) -> str | None:
         """The public URL of ``path`` on the site, or None without a site URL."""
@@ -131,32 +133,26 @@ def email_settings(cfg: Config) -> EmailSettings:
         unsubscribe_address=cfg.email.unsubscribe_address,
         max_papers=cfg.email.max_papers_per_section,
         abstract_chars=cfg.email.abstract_chars,
+        weekly_per_topic=cfg.email.weekly_papers_per_topic,
     )
 
 
-def message_id(secret: bytes, *, subscriber_id: int, edition: date, domain: str) -> str:
-    """``<hmac[:32]@domain>``: the same on every retry, unguessable without the secret."""
-    mac = hmac.new(secret, f"{subscriber_id}|{edition.isoformat()}".encode(), hashlib.sha256)
+def message_id(
+    secret: bytes, *, subscriber_id: int, edition: date, domain: str, kind: str = "daily"
+) -> str:
+    """``<hmac[:32]@domain>``: the same on every retry, unguessable without the secret; a
+    weekly edition's differ from the daily ones (``subscriber|weekly|2026-W34``)."""
+    name = edition.isoformat()
+    if kind != "daily":
+        year, week, _weekday = edition.isocalendar()
+        name = f"{kind}|{year}-W{week:02d}"
+    mac = hmac.new(secret, f"{subscriber_id}|{name}".encode(), hashlib.sha256)
     return f"<{mac.hexdigest()[:32]}@{domain}>"
 
 
-def _code_url(paper: StoredPaper) -> str | None:
-    links = [url for url in (safe_url(link) for link in paper.links) if url]
-    hosted = [url for url in links if "github.com" in url or "gitlab" in url]
-    found = hosted or links
-    return found[0] if found else None
-
-
 def _paper_view(paper: StoredPaper, titles: Mapping[str, str], limit: int) -> dict[str, Any]:
-    return {
-        "title": excerpt(paper.title, TITLE_CHARS),
-        "url": safe_url(paper.url),
-        "abstract": excerpt(paper.abstract, limit),
-        "topics": [titles.get(slug, slug) for slug in paper.topics],
-        "code_url": _code_url(paper),
-        "times_seen": paper.times_seen,
-        "first_seen": paper.first_seen.isoformat(),
-    }
+    topics = [titles.get(slug, slug) for slug in paper.topics]
+    return paper_view(paper, topics=topics, abstract_chars=limit)
 
 
 def digest_context(
@@ -169,32 +165,63 @@ def digest_context(
 ) -> dict[str, Any]:
     """The template data for one topic set: the same for the HTML and the text part.
 
-    A subscriber to everything (``all``) gets the papers no topic takes in an "Other" section,
-    after the papers of the topics (new, then back again).
+    A subscriber to everything (``all``) gets the papers no topic takes in an "Other" section
+    (:func:`pipeline.mail.contents.sections_for`).
     """
     limit = settings.abstract_chars
-    everything = ALL_TOPICS in chosen
-    new_papers = [p for p in edition.new if p.topics or not everything]
-    recurring_papers = [p for p in edition.recurring if p.topics or not everything]
-    other_papers = [p for p in (*edition.new, *edition.recurring) if everything and not p.topics]
-    new = [_paper_view(p, titles, limit) for p in new_papers[:max_papers]]
-    recurring = [_paper_view(p, titles, limit) for p in recurring_papers[:max_papers]]
-    other = [_paper_view(p, titles, limit) for p in other_papers[:max_papers]]
-    names = {**titles, ALL_TOPICS: EVERYTHING}
+    sections = sections_for(
+        edition,
+        chosen=chosen,
+        titles=dict(titles),
+        per_topic=settings.weekly_per_topic,
+        cap=max_papers,
+    )
+    views = [
+        (s.name, [_paper_view(p, titles, limit) for p in s.papers], s.total, s.recurring, s.note)
+        for s in sections
+    ]
     return {
         "list_title": settings.list_title,
-        "edition": edition.day.isoformat(),
-        "edition_long": edition.day.strftime("%A %-d %B %Y"),
-        "topics": [names.get(slug, slug) for slug in chosen],
-        "new": new,
-        "recurring": recurring,
-        "other": other,
-        "new_total": len(new_papers),
-        "recurring_total": len(recurring_papers),
-        "other_total": len(other_papers),
-        "view_all_url": settings.site_url or None,
+        "edition": edition.ref.label,
+        "edition_long": _long_name(edition),
+        "summary": _summary(edition),
+        "topics": [{**titles, ALL_TOPICS: EVERYTHING}.get(slug, slug) for slug in chosen],
+        "sections": [view for view in views if view[2]],
+        "empty": edition.empty,
+        "new_total": len(edition.new),
+        "recurring_total": len(edition.recurring),
+        # the edition's own page (issue 15.11: the site root), filtered when one topic is chosen
+        "view_all_url": settings.url_for(edition_path(edition, chosen)),
         "unsubscribe_url": UNSUBSCRIBE_PLACEHOLDER,
     }
+
+
+def edition_path(edition: Edition, chosen: Sequence[str]) -> str:
+    """The web page of an edition (``paperboy serve``): ``editions/D[?topic=SLUG]``; a weekly
+    edition spans several days: the archive of editions."""
+    if edition.kind == "weekly":
+        return "editions"
+    path = f"editions/{edition.day.isoformat()}"
+    one = len(chosen) == 1 and chosen[0] != ALL_TOPICS
+    return f"{path}?topic={quote(chosen[0])}" if one else path
+
+
+def _long_name(edition: Edition) -> str:
+    """``Monday 23 November 2026``, or ``Week 34: 17 to 23 August 2026`` for a weekly one."""
+    if edition.kind != "weekly":
+        return edition.day.strftime("%A %-d %B %Y")
+    last = edition.ref.last_day
+    first = f"{edition.day:%-d}" if edition.day.month == last.month else f"{edition.day:%-d %B}"
+    return f"Week {edition.day.isocalendar()[1]}: {first} to {last:%-d %B %Y}"
+
+
+def _summary(edition: Edition) -> str:
+    """``2 new, 1 back again`` (``, 3 added late``); weekly: ``12 papers in your topics``."""
+    if edition.kind == "weekly":
+        text = f"{len(edition.new)} paper{'s' * (len(edition.new) != 1)} in your topics"
+    else:
+        text = f"{len(edition.new)} new, {len(edition.recurring)} back again"
+    return text + (f", {len(edition.late)} added late" if edition.late else "")
 
 
 def _render(env: jinja2.Environment, name: str, context: Mapping[str, Any]) -> str:
@@ -221,12 +248,14 @@ def check_autoescape(env: jinja2.Environment, name: str) -> None:
 
 
 def subject_for(edition: Edition, *, topics: Sequence[str], settings: EmailSettings) -> str:
-    """``<list> <date> · <topics>: <first title> (+N more)``, sanitised and truncated."""
-    papers = [*edition.new, *edition.recurring]
+    """``<list> <date> · <topics>: <first title> (+N more)``, sanitised and truncated; a weekly
+    edition says ``week 2026-W34``."""
+    papers = [*edition.new, *edition.recurring, *(item.paper for item in edition.late)]
     lead = papers[0].title if papers else "no papers"
     more = f" (+{len(papers) - 1} more)" if len(papers) > 1 else ""
     topic_part = ", ".join(header_text(t, limit=40) for t in topics[:3])
-    return header_text(f"{settings.list_title} {edition.day}: {topic_part}: {lead}") + more
+    name = f"week {edition.ref.label}" if edition.kind == "weekly" else f"{edition.day}"
+    return header_text(f"{settings.list_title} {name}: {topic_part}: {lead}") + more
 
 
 def render_bodies(

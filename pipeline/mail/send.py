@@ -1,6 +1,8 @@
 """The email stage: plan an edition's outbox rows, then deliver them in one loop.
 
 Orchestration over the store, the pure renderer and a :class:`~pipeline.mail.transports.Transport`.
+Planning (freezing the edition's papers and planning its rows in one transaction, and why that
+is exactly-once per subscriber and paper) is :mod:`pipeline.mail.plan`.
 There is one send loop, :func:`send_due`: it claims due rows ``batch`` at a time (``FOR UPDATE
 SKIP LOCKED`` on PostgreSQL, so several ``paperboy emails --worker`` processes share an edition),
 commits the claim, sends, and commits each outcome. The default batch is one row, so a crash at
@@ -21,6 +23,7 @@ from pipeline.addresses import unsubscribe_token
 from pipeline.clock import Clock
 from pipeline.config import Config
 from pipeline.failpoints import failpoint
+from pipeline.mail.plan import plan_edition
 from pipeline.mail.render import (
     Bodies,
     EmailEnvs,
@@ -28,23 +31,14 @@ from pipeline.mail.render import (
     build_message,
     email_settings,
     make_envs,
-    message_id,
     render_bodies,
 )
 from pipeline.mail.transports import Transport
-from pipeline.records import Edition, OutboxItem, Outcome, SubscriberRecord
+from pipeline.records import Edition, EditionRef, OutboxItem, Outcome
 from pipeline.store.assignments import assign_pending
-from pipeline.store.editions import select_edition
 from pipeline.store.engine import read_session, write_session
-from pipeline.store.outbox import (
-    claim_due,
-    expire_leases,
-    finish,
-    outbox_counts,
-    plan_outbox,
-    reopen_uncertain,
-)
-from pipeline.store.subscribers import flag_bouncing, select_subscribers
+from pipeline.store.outbox import claim_due, finish, outbox_counts
+from pipeline.store.subscribers import flag_bouncing
 from pipeline.topics import Topic
 
 if TYPE_CHECKING:
@@ -62,6 +56,8 @@ class EmailJob:
     send_empty: bool = False
     retry_after: timedelta = timedelta(minutes=30)
     lease: timedelta = timedelta(minutes=15)
+    settle: timedelta = timedelta(hours=6)  # [email] settle_hours
+    window_days: int = 14  # [ingest] catch_up_max_days: late papers of older days are not mailed
 
 
 def make_job(cfg: Config, *, topics: Sequence[Topic], secret: bytes, templates: Path) -> EmailJob:
@@ -75,6 +71,8 @@ def make_job(cfg: Config, *, topics: Sequence[Topic], secret: bytes, templates: 
         send_empty=cfg.email.send_empty,
         retry_after=timedelta(minutes=cfg.email.retry_minutes),
         lease=timedelta(minutes=cfg.email.lease_minutes),
+        settle=timedelta(hours=cfg.email.settle_hours),
+        window_days=cfg.ingest.catch_up_max_days,
     )
 
 
@@ -82,14 +80,22 @@ def make_job(cfg: Config, *, topics: Sequence[Topic], secret: bytes, templates: 
 class EmailReport:
     """What one delivery run did for one edition."""
 
-    edition: date
+    edition: date  # the listing date; for a weekly edition the Monday of its ISO week
+    kind: str = "daily"
     papers: int = 0
+    late: int = 0  # papers added late to earlier editions' days, carried by this one
+    froze: bool = False  # this run froze the edition (fixed its papers)
     planned: int = 0  # new outbox rows this run
     attempted: int = 0  # messages handed to the transport
     outcomes: dict[str, int] = field(default_factory=dict)  # this run, by state
     totals: dict[str, int] = field(default_factory=dict)  # the edition's rows, by state
     topic_sets: int = 0
     stopped: str | None = None  # why the batch stopped early
+
+    @property
+    def ref(self) -> EditionRef:
+        """Which edition this reports on."""
+        return EditionRef(self.kind, self.edition)
 
     @property
     def ok(self) -> bool:
@@ -107,7 +113,7 @@ class EmailReport:
         """Record the topic sets rendered and the edition's rows by state, after a batch."""
         self.topic_sets = topic_sets
         with read_session(engine) as session:
-            self.totals = outbox_counts(session=session, edition=self.edition)
+            self.totals = outbox_counts(session=session, edition=self.edition, kind=self.kind)
         return self
 
     def summary(self) -> str:
@@ -115,10 +121,29 @@ class EmailReport:
         done = self.outcomes
         states = ("sent", "retry", "failed", "uncertain")
         parts = [f"{state} {done.get(state, 0)}" for state in states]
+        sending = self.totals.get("sending", 0)
+        in_flight = f"; still sending {sending}" if sending else ""
+        name = (
+            f"weekly edition {self.ref.label}"
+            if self.kind == "weekly"
+            else f"edition {self.edition}"
+        )
+        late = f" (+{self.late} added late)" if self.late else ""
         return (
-            f"edition {self.edition}: {self.papers} paper(s), {self.planned} new outbox row(s), "
+            f"{name}: {self.papers} paper(s){late}, {self.planned} new outbox row(s), "
             f"{self.topic_sets} topic set(s); this run: {', '.join(parts)}; "
-            f"uncertain total {self.totals.get('uncertain', 0)}"
+            f"uncertain total {self.totals.get('uncertain', 0)}{in_flight}"
+        )
+
+    def in_flight_note(self, lease_minutes: int = 15) -> str | None:
+        """Rows other processes left ``sending`` (issue 15.10: shown as "uncertain 0")."""
+        sending = self.totals.get("sending", 0)
+        if not sending:
+            return None
+        return (
+            f"{sending} message(s) of edition {self.edition} still 'sending': another process "
+            "is sending it, or one that died may have; it turns 'uncertain' (and is reported) "
+            f"once its {lease_minutes}-minute lease ends"
         )
 
     def problems(self) -> list[str]:
@@ -132,20 +157,6 @@ class EmailReport:
                 "check, then use `paperboy emails --resend-uncertain` if needed"
             )
         return found
-
-
-def _plan(
-    edition: Edition, subscribers: Sequence[SubscriberRecord], job: EmailJob
-) -> list[tuple[int, str]]:
-    rows = []
-    for sub in subscribers:
-        if edition.for_topics(sub.topics).empty and not job.send_empty:
-            continue
-        msgid = message_id(
-            job.secret, subscriber_id=sub.id, edition=edition.day, domain=job.settings.domain
-        )
-        rows.append((sub.id, msgid))
-    return rows
 
 
 def render_for(edition: Edition, chosen: Sequence[str], job: EmailJob) -> Bodies:
@@ -173,25 +184,35 @@ def message_bytes(item: OutboxItem, bodies: Bodies, job: EmailJob, now: datetime
 
 
 def prepare_edition(
-    *, engine: Engine, day: date, job: EmailJob, now: datetime, resend_uncertain: bool = False
+    *,
+    engine: Engine,
+    day: date | EditionRef,
+    job: EmailJob,
+    now: datetime,
+    resend_uncertain: bool = False,
+    replan: bool = True,
 ) -> tuple[Edition, EmailReport]:
-    """Read the edition, plan outbox rows, expire stale claims (one write transaction).
+    """Freeze the edition (a date: the daily one) unless it is, plan its outbox rows, expire
+    stale claims, all in one write transaction (:func:`pipeline.mail.plan.plan_edition`).
 
-    Topics are assigned first (a no-op unless papers are pending): the edition's papers carry
-    their stored topics, which decide who gets what.
+    Topics are assigned first (a no-op unless papers are pending): an edition freezes its
+    papers' stored topics, which decide who gets what.
     """
     assign_pending(engine, job.topics)
-    with read_session(engine) as session:
-        edition = select_edition(session=session, day=day, topics=job.topics)
-        subscribers = select_subscribers(session=session, status="active")
-    report = EmailReport(edition=day, papers=len(edition.new) + len(edition.recurring))
-    rows = _plan(edition, subscribers, job)
-    with write_session(engine) as session:
-        report.planned = plan_outbox(session=session, edition=day, rows=rows, now=now)
-        expire_leases(session=session, edition=day, now=now, lease=job.lease)
-        if resend_uncertain:
-            reopen_uncertain(session=session, edition=day, now=now)
-        report.totals = outbox_counts(session=session, edition=day)
+    ref = day if isinstance(day, EditionRef) else EditionRef.daily(day)
+    plan = plan_edition(
+        engine=engine, ref=ref, job=job, now=now, replan=replan, resend_uncertain=resend_uncertain
+    )
+    edition = plan.edition
+    report = EmailReport(
+        edition=ref.day,
+        kind=ref.kind,
+        papers=len(edition.new) + len(edition.recurring),
+        late=len(edition.late),
+        froze=plan.froze,
+        planned=plan.planned,
+        totals=plan.totals,
+    )
     return edition, report
 
 
@@ -229,7 +250,13 @@ def send_due(
     try:
         while report.stopped is None:
             with write_session(engine) as session:
-                items = claim_due(session=session, edition=edition.day, now=clock(), limit=batch)
+                items = claim_due(
+                    session=session,
+                    edition=edition.day,
+                    now=clock(),
+                    limit=batch,
+                    kind=edition.kind,
+                )
             if not items:
                 break
             if not opened:
@@ -282,18 +309,24 @@ def _send_one(
 def deliver_edition(
     *,
     engine: Engine,
-    day: date,
+    day: date | EditionRef,
     job: EmailJob,
     transport: Transport,
     clock: Clock,
     resend_uncertain: bool = False,
+    replan: bool = True,
     batch: int = 1,
     on_start: Callable[[int], None] | None = None,
     on_item: Callable[[], None] | None = None,
 ) -> EmailReport:
     """Plan the edition's outbox rows, then send the due ones, each at most once."""
     edition, report = prepare_edition(
-        engine=engine, day=day, job=job, now=clock(), resend_uncertain=resend_uncertain
+        engine=engine,
+        day=day,
+        job=job,
+        now=clock(),
+        resend_uncertain=resend_uncertain,
+        replan=replan,
     )
     if on_start is not None:
         on_start(report.totals.get("pending", 0) + report.totals.get("retry", 0))

@@ -16,7 +16,7 @@ import re
 import smtplib
 import ssl
 
-from pipeline.config import SmtpTarget
+from pipeline.config import SmtpTarget, is_loopback_host
 from pipeline.errors import DeliveryError
 from pipeline.records import Outcome
 
@@ -60,9 +60,16 @@ def _handshake(conn: smtplib.SMTP, target: SmtpTarget) -> None:
     try:
         conn.ehlo()
         if target.starttls:
+            if not conn.has_extn("starttls"):
+                raise DeliveryError(
+                    where,
+                    "the server does not offer STARTTLS: use smtps:// (port 465), or "
+                    "?starttls=false for a relay that needs no password",
+                )
             conn.starttls(context=_tls_context(target))
             conn.ehlo()
         if target.user:
+            _check_plaintext_auth(target)
             conn.login(target.user, target.password)
     except ssl.SSLError as exc:
         raise DeliveryError(
@@ -74,6 +81,22 @@ def _handshake(conn: smtplib.SMTP, target: SmtpTarget) -> None:
         ) from None
     except (smtplib.SMTPException, OSError) as exc:
         raise DeliveryError(where, f"cannot connect: {type(exc).__name__}: {exc}") from None
+
+
+def _check_plaintext_auth(target: SmtpTarget) -> None:
+    """Refuse AUTH without TLS unless the target allows it (loopback or explicit opt-in)."""
+    if target.implicit_tls or target.starttls:
+        return
+    if not target.allow_plaintext_auth:
+        raise DeliveryError(
+            target.describe(),
+            "refusing to send the password unencrypted: use STARTTLS (the default) or smtps://",
+        )
+    if not is_loopback_host(target.host):
+        log.warning(
+            "sending the SMTP password unencrypted to %s (allow_plaintext_auth=true)",
+            target.describe(),
+        )
 
 
 def classify_reply(code: int, text: str, *, phase: str) -> Outcome:

@@ -17,9 +17,11 @@ from typing import Protocol
 from pipeline.config import Config, SmtpTarget
 from pipeline.errors import DeliveryError
 from pipeline.mail.smtp import SMTP_TIMEOUT, close_smtp, open_smtp, send_one
-from pipeline.records import OutboxItem, Outcome
+from pipeline.records import EditionRef, OutboxItem, Outcome
 
-OUTBOX_DIR = "outbox"  # <output>/outbox/<edition>/<message-id>.eml when no SMTP is configured
+# <output>/outbox/<edition>/<message-id>.eml when no SMTP is configured; <edition> is the date,
+# or the ISO week (2026-W34) of a weekly edition
+OUTBOX_DIR = "outbox"
 
 
 class Transport(Protocol):
@@ -74,11 +76,12 @@ class EmlTransport:
         """Nothing to close."""
 
 
-def transport_for(cfg: Config, day: date) -> Transport:
-    """SMTP when configured, else .eml files under ``<output>/outbox/<day>/``."""
+def transport_for(cfg: Config, day: date | EditionRef) -> Transport:
+    """SMTP when configured, else .eml files under ``<output>/outbox/<edition>/``."""
     if cfg.smtp is not None:
         return SmtpTransport(cfg.smtp)
-    return EmlTransport(cfg.output_dir / OUTBOX_DIR / day.isoformat())
+    label = day.label if isinstance(day, EditionRef) else day.isoformat()
+    return EmlTransport(cfg.output_dir / OUTBOX_DIR / label)
 
 
 def write_eml(folder: Path, name: str, data: bytes) -> bool:

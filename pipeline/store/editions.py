@@ -1,13 +1,10 @@
-"""Editions: the papers of one listing date (new and recurring, with topics), and the marks of
-editions waiting for their email rows. I/O edge: a database ``Session``; returns records.
+"""Editions: the papers of one listing date (new and recurring, with topics), as the web
+archive shows them. I/O edge: a database ``Session``; returns records.
 
-Why the marks: ``paperboy run`` emails the editions that got new content. Knowing them only in
-memory loses them when the run dies (kill -9, a failpoint) or stops early (SMTP 421, a dropped
-connection) after the pages were committed but before the outbox rows were planned: the rerun
-finds the pages already stored, sees no new content and would never email those editions (found
-by ``scripts/fault_harness.py``). So a run marks an edition in the same transaction that stores
-its page, and clears the mark only once the edition's outbox rows are committed; the next run
-picks up every edition still marked. One ``meta`` row per edition: no read-modify-write.
+Email editions are frozen instead (:mod:`pipeline.store.frozen_editions`): which editions are
+due is recomputed from the store on every run (settled, not frozen yet), so a run that dies
+between storing pages and planning emails leaves nothing to remember (the marks this module
+kept in ``meta`` until revision 0004 are gone).
 """
 
 from __future__ import annotations
@@ -16,20 +13,20 @@ import dataclasses
 from collections.abc import Sequence
 from datetime import date
 
-from sqlalchemy import delete, distinct, func
+from sqlalchemy import distinct, func
 from sqlmodel import Session, col, select
 
-from pipeline.records import Edition, PageReport, StoredPaper
-from pipeline.store.meta import ensure_meta
+from pipeline.records import Edition, StoredPaper
+from pipeline.store.paper_meta import rank_by_votes, with_metadata
 from pipeline.store.papers import paper_record
-from pipeline.store.tables import Appearance, Meta, OutboxMessage, Paper
+from pipeline.store.tables import Appearance, Digest, OutboxMessage, Paper
 from pipeline.store.topic_papers import topics_of
 from pipeline.topics import Topic
 
 
 def select_edition(*, session: Session, day: date, topics: Sequence[Topic]) -> Edition:
-    """Papers listed on ``day``, by best rank then key, with their stored topics (in the order
-    of ``topics``) and history up to ``day``."""
+    """Papers listed on ``day``, by upvotes, best rank then key, with their stored topics (in
+    the order of ``topics``), community values and history up to ``day``."""
     best_rank = func.min(col(Appearance.rank)).label("best_rank")
     ranked = (
         select(col(Appearance.paper_id), best_rank)
@@ -58,32 +55,15 @@ def select_edition(*, session: Session, day: date, topics: Sequence[Topic]) -> E
         record = paper_record(paper, times_seen=int(seen_until.get(paper.id, 1)))
         record = dataclasses.replace(record, topics=stored.get(paper.key, ()))
         (new if paper.first_seen >= day else recurring).append(record)
-    return Edition(day=day, new=tuple(new), recurring=tuple(recurring))
+    # ranked by the community: most upvoted first, then page rank (issue 13)
+    new, recurring = (with_metadata(session=session, papers=papers) for papers in (new, recurring))
+    return Edition(day=day, new=rank_by_votes(new), recurring=rank_by_votes(recurring))
 
 
-PREFIX = "email_pending:"
-
-
-def mark_edition(session: Session, report: PageReport) -> None:
-    """Mark the page's edition for emailing (call inside the page's write transaction)."""
-    if not report.unchanged:
-        ensure_meta(session=session, key=f"{PREFIX}{report.listing_date.isoformat()}", value="1")
-
-
-def pending_editions(*, session: Session) -> set[date]:
-    """Editions marked and not yet planned."""
-    keys = session.execute(select(col(Meta.key)).where(col(Meta.key).startswith(PREFIX)))
-    return {date.fromisoformat(key.removeprefix(PREFIX)) for key in keys.scalars()}
-
-
-def clear_edition(*, session: Session, day: date) -> None:
-    """Forget the mark once the edition's outbox rows are committed."""
-    session.execute(delete(Meta).where(col(Meta.key) == f"{PREFIX}{day.isoformat()}"))
-
-
-def editions_in_flight(*, session: Session) -> set[date]:
-    """Editions with rows left ``sending`` (a run died mid-send): their lease must be checked."""
-    found = session.execute(
-        select(col(OutboxMessage.edition)).where(col(OutboxMessage.state) == "sending").distinct()
-    )
-    return set(found.scalars())
+def edition_known(*, session: Session, day: date) -> bool:
+    """True when a page lists ``day`` or outbox rows exist for it (mail planned or sent)."""
+    listed = session.exec(select(col(Digest.id)).where(col(Digest.listing_date) == day)).first()
+    if listed is not None:
+        return True
+    planned = select(col(OutboxMessage.id)).where(col(OutboxMessage.edition) == day)
+    return session.exec(planned).first() is not None

@@ -6,8 +6,12 @@ store returns none.
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import text
 from sqlmodel import Session
+
+from pipeline.store.tables import PENDING_TRIGGERS
 
 # (what must hold, query returning rows that break it)
 CHECKS: tuple[tuple[str, str], ...] = (
@@ -44,6 +48,24 @@ CHECKS: tuple[tuple[str, str], ...] = (
         "SELECT d.source FROM digest d WHERE d.paper_count <>"
         " (SELECT count(*) FROM appearance a WHERE a.digest_id = d.id)",
     ),
+    (
+        "a paper's latest upvotes are at least every count in its upvote history",
+        "SELECT v.paper_id FROM paper_votes v LEFT JOIN paper_meta m ON m.paper_id = v.paper_id"
+        " WHERE m.upvotes IS NULL OR v.upvotes > m.upvotes",
+    ),
+    (
+        "a frozen edition's listings are of its kind, on time within its days, late before them",
+        "SELECT e.kind || ' ' || e.day FROM mail_edition_paper p"
+        " JOIN mail_edition e ON e.id = p.edition_id WHERE p.kind <> e.kind"
+        " OR (NOT p.late AND (p.listing_date < e.day OR p.listing_date > e.last_day))"
+        " OR (p.late AND p.listing_date >= e.day)",
+    ),
+    (
+        "every frozen listing is a listing of the store",
+        "SELECT p.listing_date FROM mail_edition_paper p WHERE NOT EXISTS"
+        " (SELECT 1 FROM appearance a WHERE a.paper_id = p.paper_id"
+        " AND a.listing_date = p.listing_date)",
+    ),
 )
 
 
@@ -59,4 +81,29 @@ def check_store(*, session: Session, limit: int = 5) -> list[str]:
         if rows:
             more = " ..." if len(rows) > limit else ""
             problems.append(f"{rule}: broken for {', '.join(rows[:limit])}{more}")
+    missing = missing_triggers(session=session)
+    if missing:  # e.g. a SQLite migration that rebuilt a table (batch mode) dropped them
+        problems.append(
+            f"topic triggers missing: {', '.join(missing)} (changed papers would keep stale "
+            "topics; recreate them as in pipeline/store/tables.py PENDING_TRIGGERS)"
+        )
     return problems
+
+
+def missing_triggers(*, session: Session) -> list[str]:
+    """The pending-topics triggers (pipeline.store.tables.PENDING_TRIGGERS) not in the store."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "sqlite":
+        query = "SELECT name FROM sqlite_master WHERE type = 'trigger'"
+    elif dialect == "postgresql":  # in the schema the store's tables are in (search_path)
+        query = (
+            "SELECT t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid"
+            " WHERE NOT t.tgisinternal AND c.oid IN"
+            " (to_regclass('paper'), to_regclass('appearance'), to_regclass('paper_meta'))"
+        )
+    else:
+        return []
+    found = {str(name) for (name,) in session.execute(text(query))}
+    wanted = [re.search(r"TRIGGER (?:IF NOT EXISTS )?(\w+)", statement) for statement in
+              PENDING_TRIGGERS.get(dialect, ())]  # fmt: skip
+    return sorted({m.group(1) for m in wanted if m} - found)

@@ -1,5 +1,8 @@
 """The outbox: one row per (subscriber, edition) and its delivery state. I/O edge: a ``Session``.
 
+An edition is a ``kind`` (daily or weekly) and a date (the listing date, or the week's Monday);
+functions take both, ``kind`` defaulting to daily.
+
 States (docs/reliability.md §2.2)::
 
     pending --claim--> sending --250--> sent
@@ -23,7 +26,7 @@ from typing import Any
 from sqlalchemy import Table, func, update
 from sqlmodel import Session, col, select
 
-from pipeline.records import OutboxItem, Outcome
+from pipeline.records import EditionRef, OutboxItem, Outcome
 from pipeline.store.engine import insert_for
 from pipeline.store.tables import OutboxMessage, Subscriber
 
@@ -36,39 +39,53 @@ _OUTBOX: Table = OutboxMessage.metadata.tables["outbox"]
 
 
 def plan_outbox(
-    *, session: Session, edition: date, rows: Sequence[tuple[int, str]], now: datetime
+    *,
+    session: Session,
+    edition: date,
+    rows: Sequence[tuple[int, str, Sequence[str]]],
+    now: datetime,
+    kind: str = "daily",
 ) -> int:
-    """Insert a pending row per ``(subscriber_id, message_id)`` unless one exists; count them."""
+    """Insert a pending row per ``(subscriber_id, message_id, topics)`` unless the subscriber
+    has one for the edition; count the new ones."""
     insert = insert_for(session, OutboxMessage)  # the PostgreSQL dialect only on PostgreSQL
-    before = _count(session, edition)
+    before = _count(session, edition, kind)
     values = [
         {
             "subscriber_id": subscriber_id,
+            "kind": kind,
             "edition": edition,
+            "topics": list(topics),
             "state": "pending",
             "message_id": msgid,
             "attempts": 0,
             "next_attempt_at": now,
             "created_at": now,
         }
-        for subscriber_id, msgid in rows
+        for subscriber_id, msgid, topics in rows
     ]
     for start in range(0, len(values), _CHUNK):
         session.execute(insert.on_conflict_do_nothing(), values[start : start + _CHUNK])
-    return _count(session, edition) - before
+    return _count(session, edition, kind) - before
 
 
-def _count(session: Session, edition: date) -> int:
-    query = select(func.count()).select_from(OutboxMessage).where(OutboxMessage.edition == edition)
+def _of(edition: date, kind: str) -> tuple[Any, ...]:
+    return (col(OutboxMessage.edition) == edition, col(OutboxMessage.kind) == kind)
+
+
+def _count(session: Session, edition: date, kind: str) -> int:
+    query = select(func.count()).select_from(OutboxMessage).where(*_of(edition, kind))
     return int(session.execute(query).scalar_one())
 
 
-def expire_leases(*, session: Session, edition: date, now: datetime, lease: timedelta) -> int:
+def expire_leases(
+    *, session: Session, edition: date, now: datetime, lease: timedelta, kind: str = "daily"
+) -> int:
     """Turn rows left ``sending`` longer than ``lease`` into ``uncertain``; return how many."""
     result = session.execute(
         update(_OUTBOX)
         .where(
-            col(OutboxMessage.edition) == edition,
+            *_of(edition, kind),
             col(OutboxMessage.state) == "sending",
             col(OutboxMessage.claimed_at) < now - lease,
         )
@@ -77,11 +94,11 @@ def expire_leases(*, session: Session, edition: date, now: datetime, lease: time
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-def reopen_uncertain(*, session: Session, edition: date, now: datetime) -> int:
+def reopen_uncertain(*, session: Session, edition: date, now: datetime, kind: str = "daily") -> int:
     """Make ``uncertain`` rows pending again (same Message-ID); return how many."""
     result = session.execute(
         update(_OUTBOX)
-        .where(col(OutboxMessage.edition) == edition, col(OutboxMessage.state) == "uncertain")
+        .where(*_of(edition, kind), col(OutboxMessage.state) == "uncertain")
         .values(state="pending", next_attempt_at=now)
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
@@ -99,30 +116,35 @@ def _items(session: Session, *conditions: Any) -> list[OutboxItem]:
             id=int(row.id or 0),
             subscriber_id=row.subscriber_id,
             email=sub.email,
-            topics=tuple(sub.topics),
+            topics=tuple(sub.topics if row.topics is None else row.topics),
             status=sub.status,
             token_nonce=sub.token_nonce,
             message_id=row.message_id,
             attempts=row.attempts,
+            kind=row.kind,
         )
         for row, sub in session.exec(query)
     ]
 
 
-def _due(edition: date, now: datetime) -> tuple[Any, ...]:
+def _due(edition: date, now: datetime, kind: str) -> tuple[Any, ...]:
     return (
-        col(OutboxMessage.edition) == edition,
+        *_of(edition, kind),
         col(OutboxMessage.state).in_(("pending", "retry")),
         col(OutboxMessage.next_attempt_at) <= now,
     )
 
 
-def due_items(*, session: Session, edition: date, now: datetime) -> list[OutboxItem]:
+def due_items(
+    *, session: Session, edition: date, now: datetime, kind: str = "daily"
+) -> list[OutboxItem]:
     """Rows of ``edition`` that are pending, or retry and due, in id order."""
-    return _items(session, *_due(edition, now))
+    return _items(session, *_due(edition, now, kind))
 
 
-def claim_due(*, session: Session, edition: date, now: datetime, limit: int) -> list[OutboxItem]:
+def claim_due(
+    *, session: Session, edition: date, now: datetime, limit: int, kind: str = "daily"
+) -> list[OutboxItem]:
     """Claim up to ``limit`` due rows (now ``sending``); the caller commits before SMTP.
 
     PostgreSQL locks the candidates ``FOR UPDATE SKIP LOCKED``, so concurrent workers each get
@@ -131,7 +153,7 @@ def claim_due(*, session: Session, edition: date, now: datetime, limit: int) -> 
     """
     candidates = (
         select(col(OutboxMessage.id))
-        .where(*_due(edition, now))
+        .where(*_due(edition, now, kind))
         .order_by(col(OutboxMessage.id))
         .limit(limit)
         .with_for_update(skip_locked=True)
@@ -169,11 +191,11 @@ def finish(
     session.execute(update(_OUTBOX).where(col(OutboxMessage.id) == item.id).values(**values))
 
 
-def outbox_counts(*, session: Session, edition: date) -> dict[str, int]:
+def outbox_counts(*, session: Session, edition: date, kind: str = "daily") -> dict[str, int]:
     """Rows of ``edition`` per state (every state present, zero when none)."""
     query = (
         select(col(OutboxMessage.state), func.count())
-        .where(col(OutboxMessage.edition) == edition)
+        .where(*_of(edition, kind))
         .group_by(col(OutboxMessage.state))
     )
     counts = dict.fromkeys(STATES, 0)
@@ -181,12 +203,26 @@ def outbox_counts(*, session: Session, edition: date) -> dict[str, int]:
     return counts
 
 
-def due_editions(*, session: Session) -> list[date]:
+def due_editions(*, session: Session) -> list[EditionRef]:
     """Editions that still have rows waiting to be sent (pending, or retry after a 4xx)."""
+    return _editions_in(session, ("pending", "retry"))
+
+
+def editions_in_flight(*, session: Session) -> list[EditionRef]:
+    """Editions with rows left ``sending`` (a run died mid-send): their lease must be checked."""
+    return _editions_in(session, ("sending",))
+
+
+def editions_uncertain(*, session: Session) -> list[EditionRef]:
+    """Editions with ``uncertain`` rows (what ``--resend-uncertain`` may send again)."""
+    return _editions_in(session, ("uncertain",))
+
+
+def _editions_in(session: Session, states: Sequence[str]) -> list[EditionRef]:
     query = (
-        select(col(OutboxMessage.edition))
-        .where(col(OutboxMessage.state).in_(("pending", "retry")))
+        select(col(OutboxMessage.kind), col(OutboxMessage.edition))
+        .where(col(OutboxMessage.state).in_(states))
         .distinct()
-        .order_by(col(OutboxMessage.edition))
     )
-    return list(session.exec(query))
+    found = {EditionRef(kind, day) for kind, day in session.exec(query)}
+    return sorted(found, key=lambda ref: ref.sort_key)

@@ -26,6 +26,7 @@ from pipeline.failpoints import failpoint
 from pipeline.identity import arxiv_key, title_key
 from pipeline.records import Page, PageReport, ParsedPaper, StoredPaper
 from pipeline.store.engine import insert_for, write_session
+from pipeline.store.paper_meta import upsert_metadata
 from pipeline.store.tables import Appearance, Digest, Paper, PaperAlias
 
 CHUNK = 500  # rows per IN (...) look-up and per executemany batch
@@ -241,6 +242,7 @@ def upsert_page(*, session: Session, page: Page, now: datetime) -> PageReport:
         new=len(changes.new),
         recurring=len(changes.recurring),
         unchanged=unchanged,
+        added=sum(1 for first in earliest.values() if first is None),  # not stored before
     )
 
 
@@ -257,6 +259,7 @@ def store_page(
     try:
         with write_session(engine) as session:
             report = upsert_page(session=session, page=page, now=now)
+            upsert_metadata(session=session, page=page, now=now)
             failpoint("before_ingest_commit")
             if before_commit is not None:
                 before_commit(session, report)

@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 
 from pipeline.addresses import address_digest, token_hash
 from pipeline.records import SubscriberRecord
-from pipeline.store.subscribers import add_subscriber
+from pipeline.store.subscribers import add_subscriber, set_frequency, subscriber_record
 from pipeline.store.tables import Subscriber, SubscribeRequest
 
 _UNSUBSCRIBE_TOKEN = re.compile(r"^[0-9a-f]{32}$")  # pipeline.store.subscribers.unsubscribe_token
@@ -68,12 +68,14 @@ def record_request(
     client_ip: str,
     mailed: bool,
     now: datetime,
+    frequency: str = "daily",
 ) -> int:
     """Store one form submission (counted by the limits); return its id."""
     row = SubscribeRequest(
         email=email,
         email_key=email_key,
         topics=list(topics),
+        frequency=frequency,
         client_ip=client_ip[:64],
         mailed=mailed,
         created_at=now,
@@ -106,7 +108,12 @@ def confirm_request(
     if row.confirmed_at is not None:
         return "used", None
     record, _how = add_subscriber(
-        session=session, email=row.email, topics=row.topics, secret=secret, now=now
+        session=session,
+        email=row.email,
+        topics=row.topics,
+        secret=secret,
+        now=now,
+        frequency=row.frequency,
     )
     row.confirmed_at = now
     session.add(row)
@@ -125,14 +132,23 @@ def subscriber_by_token(*, session: Session, token: str) -> SubscriberRecord | N
     row = _by_token(session, token)
     if row is None or row.id is None:
         return None
-    return SubscriberRecord(row.id, row.email, tuple(row.topics), row.status, row.token_nonce)
+    return subscriber_record(row)
 
 
-def change_topics(*, session: Session, token: str, topics: Sequence[str], now: datetime) -> bool:
-    """Set the topics of the token's subscriber (status unchanged); False if unknown."""
+def change_topics(
+    *,
+    session: Session,
+    token: str,
+    topics: Sequence[str],
+    now: datetime,
+    frequency: str | None = None,
+) -> bool:
+    """Set the topics (and ``frequency`` if given) of the token's subscriber (status unchanged);
+    False if unknown."""
     row = _by_token(session, token)
     if row is None:
         return False
     row.topics, row.updated_at = list(topics), now
+    set_frequency(row, frequency, now=now)
     session.add(row)
     return True

@@ -17,11 +17,13 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from pipeline.config import parse_networks
 from pipeline.mail.render import email_settings, make_envs
 from pipeline.resources import resource_path
 from pipeline.store.subscribe_requests import RateLimits
-from pipeline.web import membership, pages, subscription
+from pipeline.web import health, membership, pages, subscription
 from pipeline.web.context import Web, web_of
+from pipeline.web.guard import ErrorPages, SiteRules
 from pipeline.web.tokens import Tokens
 
 if TYPE_CHECKING:
@@ -101,6 +103,7 @@ ROUTES = [
     Route("/editions/{day}", pages.edition),
     Route("/topics/{slug}", pages.topic),
     Route("/search", pages.search),
+    Route("/health", health.health),
     Route("/index.opml", pages.feed_file),
     Route("/feeds/{name}", pages.feed_file),
     Route(
@@ -141,11 +144,14 @@ def create_app(pb: Paperboy, *, limits: RateLimits | None = None) -> Starlette:
         limits=limits or RateLimits(),
         now=pb.clock,
         transport=lambda at: pb.transport(at.date()),
+        trusted_proxies=parse_networks(pb.config.web.trusted_proxies),
     )
     app = Starlette(
         routes=ROUTES,
-        middleware=[Middleware(SecurityHeaders)],
+        # outermost first: security headers go on everything, error pages included
+        middleware=[Middleware(SecurityHeaders), Middleware(ErrorPages), Middleware(SiteRules)],
         exception_handlers={HTTPException: http_error},
     )
+    app.router.redirect_slashes = False  # its Location comes from the Host header: SiteRules
     app.state.web = web
     return app

@@ -20,7 +20,7 @@ import jinja2
 from pipeline.addresses import normalize_email
 from pipeline.mail.headers import header_text
 from pipeline.mail.render import EmailSettings
-from pipeline.records import OutboxItem
+from pipeline.records import FREQUENCIES, OutboxItem
 
 TEMPLATE = "web/confirm.txt"
 
@@ -40,6 +40,7 @@ def confirmation_message(
     settings: EmailSettings,
     env: jinja2.Environment,
     now: datetime,
+    frequency: str = "daily",
 ) -> bytes:
     """The wire form (CRLF) of the confirmation mail holding ``link``."""
     body = env.get_template(TEMPLATE).render(
@@ -47,6 +48,7 @@ def confirmation_message(
         link=link,
         topics=[header_text(t, limit=80) for t in topics],
         expires_hours=48,
+        frequency=frequency if frequency in FREQUENCIES else "daily",
     )
     msg = EmailMessage(policy=SMTP)
     msg["From"] = Address(settings.sender_name, addr_spec=settings.sender_address)

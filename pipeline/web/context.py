@@ -7,6 +7,7 @@ StrictUndefined (docs/reliability.md §6.1) from ``templates/web/*.html``.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -49,6 +50,8 @@ class Web:
     limits: RateLimits
     now: Callable[[], datetime]
     transport: Callable[[datetime], Transport]
+    # [web] trusted_proxies, parsed: whose X-Forwarded-For is believed (pipeline.web.forms)
+    trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
 
     @property
     def base(self) -> str:

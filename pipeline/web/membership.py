@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from pipeline.addresses import check_topics, unsubscribe_token
+from pipeline.addresses import check_frequency, check_topics, unsubscribe_token
 from pipeline.errors import ConfigError
 from pipeline.records import SubscriberRecord
 from pipeline.store.engine import read_session, write_session
@@ -22,7 +22,7 @@ from pipeline.store.subscribers import unsubscribe_by_token
 from pipeline.web.context import Web, web_of
 from pipeline.web.forms import FormError, csrf_ok, read_form
 from pipeline.web.tokens import TokenError
-from pipeline.web.views import topic_view
+from pipeline.web.views import FREQUENCY_CHOICES, frequency_note, topic_view
 
 ONE_CLICK = ("List-Unsubscribe", "One-Click")  # RFC 8058 section 3.1: the POST body
 _BAD_LINK = "This link is not valid. Please use the most recent link we sent you."
@@ -74,7 +74,8 @@ async def confirm(request: Request) -> Response:
         return web.message("Invalid link", _BAD_LINK, status=400)
     token = unsubscribe_token(web.secret, record.token_nonce)
     topics = [{"title": web.titles[s]} for s in record.topics if s in web.titles]
-    return web.page("confirmed", {"topics": topics, "token": token})
+    context = {"topics": topics, "token": token, "frequency": record.frequency}
+    return web.page("confirmed", context)
 
 
 def _lookup(web: Web, token: str) -> SubscriberRecord | None:
@@ -132,6 +133,9 @@ def _preferences_page(
         "status": sub.status,
         "topics": [topic_view(t) for t in web.topics],
         "chosen": list(sub.topics),
+        "frequencies": FREQUENCY_CHOICES,
+        "frequency": sub.frequency,
+        "frequency_note": frequency_note(sub, web.now().date()),
         "notice": notice,
         "error": error,
     }
@@ -148,14 +152,18 @@ async def preferences_page(request: Request) -> Response:
     return _preferences_page(web, request, token, sub)
 
 
-def _change(web: Web, token: str, topics: tuple[str, ...]) -> SubscriberRecord | None:
+def _change(
+    web: Web, token: str, topics: tuple[str, ...], frequency: str | None
+) -> SubscriberRecord | None:
     with write_session(web.engine) as session:
-        change_topics(session=session, token=token, topics=topics, now=web.now())
+        change_topics(
+            session=session, token=token, topics=topics, now=web.now(), frequency=frequency
+        )
         return subscriber_by_token(session=session, token=token)
 
 
 async def preferences(request: Request) -> Response:
-    """Save a new topic choice (CSRF-checked)."""
+    """Save a new topic choice and frequency (CSRF-checked; no frequency field: unchanged)."""
     web = web_of(request)
     token = str(request.path_params["token"])
     sub = await run_in_threadpool(_lookup, web, token)
@@ -185,5 +193,11 @@ async def preferences(request: Request) -> Response:
             status=400,
             error="Please choose one or more of the topics listed.",
         )
-    updated = await run_in_threadpool(_change, web, token, topics)
-    return _preferences_page(web, request, token, updated or sub, notice="Your topics are saved.")
+    try:
+        frequency = check_frequency(form.one("frequency")) if form.one("frequency") else None
+    except ConfigError:
+        return _preferences_page(
+            web, request, token, sub, status=400, error="Please choose daily or weekly."
+        )
+    updated = await run_in_threadpool(_change, web, token, topics, frequency)
+    return _preferences_page(web, request, token, updated or sub, notice="Your choices are saved.")

@@ -5,7 +5,6 @@ I/O edge: HTTP handlers over the store (read transactions) and the output folder
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -13,18 +12,19 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from pipeline.feeds.publish import FEEDS_DIR, INDEX_NAME
+from pipeline.feeds.items import ALL_SLUG
+from pipeline.feeds.publish import FEED_NAME, FEEDS_DIR, INDEX_NAME
 from pipeline.records import Edition, StoredPaper
 from pipeline.store.archive import EditionSummary, list_editions, search_titles
 from pipeline.store.editions import select_edition
 from pipeline.store.engine import read_session
+from pipeline.store.paper_meta import with_metadata
 from pipeline.store.papers import last_listing_date
 from pipeline.store.topic_papers import topic_papers, with_topics
 from pipeline.web.conditional import MEDIA_TYPES, etag_for, http_date, is_not_modified
 from pipeline.web.context import web_of
 from pipeline.web.views import clean_query, papers_view, topic_view
 
-_FEED_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}\.(xml|atom|opml)$")
 TOPIC_LIMIT = 50  # newest papers shown on a topic page
 FEED_CACHE_SECONDS = 900  # readers poll every few minutes to hours; feeds change once a day
 
@@ -94,7 +94,8 @@ async def topic(request: Request) -> Response:
         with read_session(web.engine) as session:
             picked = topic_papers(session=session, slug=chosen.slug, limit=TOPIC_LIMIT)
             order = [t.slug for t in web.topics]
-            return with_topics(session=session, papers=[p for p, _ in picked], order=order)
+            labelled = with_topics(session=session, papers=[p for p, _ in picked], order=order)
+            return with_metadata(session=session, papers=labelled)  # current upvotes
 
     papers = await run_in_threadpool(load)
     context = {"topic": topic_view(chosen), "papers": papers_view(papers, web.titles)}
@@ -110,7 +111,8 @@ async def search(request: Request) -> Response:
         if not query:
             return []
         with read_session(web.engine) as session:
-            return list(search_titles(session=session, query=query, topics=web.topics))
+            found = search_titles(session=session, query=query, topics=web.topics)
+            return with_metadata(session=session, papers=found)
 
     papers = await run_in_threadpool(load)
     context = {"q": query, "papers": papers_view(papers, web.titles)}
@@ -140,6 +142,12 @@ async def feed_file(request: Request) -> Response:
     web = web_of(request)
     name = str(request.path_params.get("name", INDEX_NAME))
     path = web.cfg.output_dir / FEEDS_DIR / name
-    if not _FEED_NAME.match(name) or not path.is_file():
+    if not FEED_NAME.match(name) or not path.is_file():
         return web.message("Not found", "There is no feed at this address.", status=404)
+    slug = name.rsplit(".", 1)[0]
+    if name != INDEX_NAME and slug != ALL_SLUG and web.topic(slug) is None:
+        # a topic removed from the configuration: its old file is not served (issue 15.11)
+        return web.message(
+            "Gone", "This feed's topic was removed; unsubscribe from it in your reader.", status=410
+        )
     return await run_in_threadpool(_feed_response, path, request)

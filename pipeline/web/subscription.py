@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from pipeline.addresses import AddressError, check_topics, normalize_email
+from pipeline.addresses import AddressError, check_frequency, check_topics, normalize_email
 from pipeline.errors import ConfigError, DeliveryError
 from pipeline.store.engine import write_session
 from pipeline.store.subscribe_requests import (
@@ -28,7 +28,7 @@ from pipeline.store.subscribe_requests import (
 from pipeline.web.confirm_mail import confirmation_item, confirmation_message
 from pipeline.web.context import Web, web_of
 from pipeline.web.forms import Form, FormError, client_ip, csrf_ok, read_form
-from pipeline.web.views import topic_view
+from pipeline.web.views import FREQUENCY_CHOICES, topic_view
 
 HONEYPOT = "website"  # hidden from people; bots fill it
 _STALE_FORM = "This form has expired. Please reload the page and submit it again."
@@ -40,6 +40,7 @@ def _subscribe_page(
     *,
     email: str = "",
     chosen: Sequence[str] = (),
+    frequency: str = "daily",
     error: str = "",
     status: int = 200,
 ) -> Response:
@@ -47,6 +48,8 @@ def _subscribe_page(
         "topics": [topic_view(t) for t in web.topics],
         "email": email[:254],
         "chosen": list(chosen),
+        "frequencies": FREQUENCY_CHOICES,
+        "frequency": frequency,
         "error": error,
     }
     return web.page("subscribe", context, status=status, request=request)
@@ -58,7 +61,7 @@ async def subscribe_form(request: Request) -> Response:
     return _subscribe_page(web, request, chosen=[request.query_params.get("topic", "")])
 
 
-def _validated(web: Web, form: Form) -> tuple[str, str, tuple[str, ...]]:
+def _validated(web: Web, form: Form) -> tuple[str, str, tuple[str, ...], str]:
     try:
         address, key = normalize_email(form.one("email"))
     except AddressError:
@@ -67,18 +70,30 @@ def _validated(web: Web, form: Form) -> tuple[str, str, tuple[str, ...]]:
         topics = check_topics(form.all("topics"), [t.slug for t in web.topics])
     except ConfigError:
         raise ValueError("Please choose one or more of the topics listed.") from None
-    return address, key, topics
+    try:
+        frequency = check_frequency(form.one("frequency") or "daily")
+    except ConfigError:
+        raise ValueError("Please choose daily or weekly.") from None
+    return address, key, topics, frequency
 
 
 def _send_confirmation(
-    web: Web, *, request_id: int, address: str, key: str, topics: Sequence[str], now: datetime
+    web: Web,
+    *,
+    request_id: int,
+    address: str,
+    key: str,
+    topics: Sequence[str],
+    frequency: str,
+    now: datetime,
 ) -> None:
     link = web.cfg.url_for(f"confirm/{web.tokens.confirm_token(request_id, key)}")
     item = confirmation_item(address, domain=web.settings.domain)
     titles = [web.titles.get(slug, slug) for slug in topics]
     data = confirmation_message(
-        item, link=link, topics=titles, settings=web.settings, env=web.envs.text, now=now
-    )
+        item, link=link, topics=titles, settings=web.settings, env=web.envs.text, now=now,
+        frequency=frequency,
+    )  # fmt: skip
     transport = web.transport(now)
     transport.open()
     try:
@@ -89,7 +104,9 @@ def _send_confirmation(
         raise DeliveryError(address, outcome.detail or outcome.state)
 
 
-def _request_and_mail(web: Web, address: str, key: str, topics: Sequence[str], ip: str) -> str:
+def _request_and_mail(
+    web: Web, address: str, key: str, topics: Sequence[str], frequency: str, ip: str
+) -> str:
     now = web.now()
     with write_session(web.engine) as session:
         verdict = limit_verdict(
@@ -105,15 +122,21 @@ def _request_and_mail(web: Web, address: str, key: str, topics: Sequence[str], i
             client_ip=ip,
             mailed=True,
             now=now,
+            frequency=frequency,
         )
     try:
         _send_confirmation(
-            web, request_id=request_id, address=address, key=key, topics=topics, now=now
-        )
-    except DeliveryError:
+            web, request_id=request_id, address=address, key=key, topics=topics,
+            frequency=frequency, now=now,
+        )  # fmt: skip
+    except BaseException as exc:
+        # Whatever stopped the mail (a refused delivery, or a bug building it: issue 15.2), the
+        # request must not count as mailed: it was recorded as mailed only to reserve the limit.
         with write_session(web.engine) as session:
             mark_unmailed(session=session, request_id=request_id)
-        return "delivery"
+        if isinstance(exc, DeliveryError):
+            return "delivery"
+        raise
     return "sent"
 
 
@@ -134,14 +157,14 @@ async def subscribe(request: Request) -> Response:
     if form.one(HONEYPOT):
         return sent
     try:
-        address, key, topics = _validated(web, form)
+        address, key, topics, frequency = _validated(web, form)
     except ValueError as exc:
         chosen = [slug for slug in form.all("topics") if web.topic(slug)]
         return _subscribe_page(
             web, request, email=form.one("email"), chosen=chosen, error=str(exc), status=400
         )
     verdict = await run_in_threadpool(
-        _request_and_mail, web, address, key, topics, client_ip(request)
+        _request_and_mail, web, address, key, topics, frequency, client_ip(request)
     )
     if verdict == "ip":
         return web.message(

@@ -8,34 +8,46 @@ and the templates autoescape the rest.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import date, timedelta
 from typing import Any
 
-from pipeline.mail.headers import excerpt, plain_text, safe_url
-from pipeline.records import StoredPaper
+from pipeline.mail.headers import plain_text
+from pipeline.mail.paper_view import paper_view as email_paper_view
+from pipeline.records import StoredPaper, SubscriberRecord
 from pipeline.topics import Topic
 
-TITLE_CHARS = 300
+# How often a subscriber is mailed (issue 13): value, label, what it means.
+FREQUENCY_CHOICES = (
+    (
+        "daily",
+        "Daily",
+        "Each day's papers the morning after, once the day's list is complete "
+        '(papers added to a day later come in the next digest, marked "Added late").',
+    ),
+    ("weekly", "Weekly", "On Monday: the past week's top papers in each of your topics."),
+)
+
+
+def frequency_note(sub: SubscriberRecord, today: date) -> str:
+    """While a change of frequency is pending: until when the old one holds."""
+    since = sub.frequency_from
+    if since is None or today >= since or not sub.previous_frequency:
+        return ""
+    last = since - timedelta(days=1)
+    return (
+        f"You get {sub.previous_frequency} digests until {last:%A %-d %B}; "
+        f"{sub.frequency} digests start with the week of {since:%-d %B}."
+    )
+
+
 ABSTRACT_CHARS = 400
 QUERY_CHARS = 200  # longer search strings are cut, not refused
 
 
-def _code_url(paper: StoredPaper) -> str | None:
-    links = [url for url in (safe_url(link) for link in paper.links) if url]
-    hosted = [url for url in links if "github.com" in url or "gitlab" in url]
-    return hosted[0] if hosted else None
-
-
 def paper_view(paper: StoredPaper, titles: Mapping[str, str]) -> dict[str, Any]:
-    """One paper for a template."""
-    return {
-        "title": excerpt(paper.title, TITLE_CHARS) or paper.key,
-        "url": safe_url(paper.url),
-        "abstract": excerpt(paper.abstract, ABSTRACT_CHARS),
-        "topics": [{"slug": s, "title": titles.get(s, s)} for s in paper.topics],
-        "code_url": _code_url(paper),
-        "times_seen": paper.times_seen,
-        "first_seen": paper.first_seen.isoformat(),
-    }
+    """One paper for a template: the email's per-paper block, with topic links."""
+    topics = [{"slug": s, "title": titles.get(s, s)} for s in paper.topics]
+    return email_paper_view(paper, topics=topics, abstract_chars=ABSTRACT_CHARS)
 
 
 def papers_view(papers: Sequence[StoredPaper], titles: Mapping[str, str]) -> list[dict[str, Any]]:

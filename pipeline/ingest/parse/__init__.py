@@ -9,8 +9,14 @@ from __future__ import annotations
 from datetime import date
 
 from pipeline.errors import ParseError
-from pipeline.ingest.parse.common import content_hash, date_from_name, detect_format, infer_year
-from pipeline.ingest.parse.hf_api import parse_api_json
+from pipeline.ingest.parse.common import (
+    check_not_future,
+    content_hash,
+    date_from_name,
+    detect_format,
+    infer_year,
+)
+from pipeline.ingest.parse.hf_api import decode_json, parse_api_json
 from pipeline.ingest.parse.hf_html import parse_daily_html
 from pipeline.ingest.parse.text_page import parse_text_page
 from pipeline.records import Page
@@ -29,11 +35,15 @@ def parse_saved_page(
         )
     day = listing_date or date_from_name(origin)
     if kind == "html":
-        return parse_daily_html(text, origin=origin, source=source, listing_date=day)
-    if day is None:
+        page = parse_daily_html(text, origin=origin, source=source, listing_date=day)
+    elif day is None:
+        decode_json(text, origin=origin)  # truncated or invalid JSON: say that first (15.11)
         raise ParseError(
             origin,
             "saved API JSON has no listing date: pass --date or name the file like 2026-08-21.json",
         )
-    # saved archives may hold the collector defects of docs/hf-formats.md §2.8: accept them here
-    return parse_api_json(text, origin=origin, source=source, listing_date=day, lenient=True)
+    else:
+        # saved archives may hold the collector defects of docs/hf-formats.md §2.8: accepted here
+        page = parse_api_json(text, origin=origin, source=source, listing_date=day, lenient=True)
+    check_not_future(page.listing_date, today=today, origin=origin)
+    return page

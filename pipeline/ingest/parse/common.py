@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import date
+from datetime import date, timedelta
 from pathlib import PurePath
 
 from pipeline.errors import ParseError
@@ -12,22 +12,52 @@ from pipeline.identity import fold_title
 from pipeline.records import ParsedPaper
 
 _NAME_DATE = re.compile(r"(\d{4}-\d{2}-\d{2})")
+MAX_DAYS_AHEAD = 1  # UTC+14 is at most one calendar day ahead of UTC
+
+
+def latest_listing_date(today: date) -> date:
+    """The latest listing date a page may have when it is ``today`` in UTC.
+
+    Time zones run to UTC+14, so a reader east of UTC may save tomorrow's (UTC) page; nothing
+    later exists (issue 15.8: ``fetch --date 2030-01-01`` became the latest edition).
+    """
+    return today + timedelta(days=MAX_DAYS_AHEAD)
 
 
 def infer_year(month: int, day: int, *, today: date) -> date:
-    """The latest date with this month and day that is not after ``today``.
+    """The latest date with this month and day that is not after :func:`latest_listing_date`.
 
     A page header says ``Mar 14`` without a year; the page cannot list a future day, so the
-    most recent such date is meant (Feb 29 looks back to the last leap year).
+    most recent such date is meant (Feb 29 looks back to the last leap year). A page dated
+    tomorrow in UTC comes from a reader east of UTC, not from last year (issue 15.8: it was
+    filed 364 days back and made every later page call its papers recurring).
     """
-    for year in range(today.year, today.year - 9, -1):
+    latest = latest_listing_date(today)
+    for year in range(latest.year, latest.year - 9, -1):
         try:
             candidate = date(year, month, day)
         except ValueError:
             continue
-        if candidate <= today:
+        if candidate <= latest:
             return candidate
     raise ValueError(f"no valid date for month {month} day {day}")
+
+
+def future_date_problem(day: date, *, today: date) -> str | None:
+    """Why ``day`` cannot be a listing date yet (None when it can)."""
+    if day <= latest_listing_date(today):
+        return None
+    return (
+        f"listing date {day} is in the future (today is {today} UTC; a page may be at most "
+        "one day ahead)"
+    )
+
+
+def check_not_future(day: date, *, today: date, origin: str) -> None:
+    """Raise :class:`ParseError` for a listing date after :func:`latest_listing_date`."""
+    problem = future_date_problem(day, today=today)
+    if problem is not None:
+        raise ParseError(origin, problem)
 
 
 def content_hash(papers: tuple[ParsedPaper, ...]) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
@@ -24,6 +25,12 @@ from pipeline.records import Page, ParsedPaper
 # and ast.literal_eval on huge or deeply nested input can exhaust memory or the stack.
 REPR_ENTRY_MAX_CHARS = 200_000
 _URL_KEYS = ("githubRepo", "projectPage")
+# The longest real ai_summary is 437 characters and URLs are under 100 (docs/hf-formats.md §2.2):
+# far longer values are not what the fields mean and would blow up emails.
+SUMMARY_MAX_CHARS = 1_000
+URL_MAX_CHARS = 2_000
+# A Hugging Face paper id that is not an arXiv id goes into a URL path: letters, digits, . _ -
+_HF_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
 
 def _decode_repr(item: str, *, origin: str, index: int) -> Any:
@@ -61,21 +68,15 @@ def _unwrap(data: Any, *, origin: str, lenient: bool, listing_date: date) -> lis
     raise ParseError(origin, f"expected a JSON list of entries, got {type(data).__name__}")
 
 
-def load_entries(text: str, *, origin: str, listing_date: date, lenient: bool) -> list[Any]:
-    """Decode the JSON text of a daily papers response into raw entry objects.
-
-    ``lenient`` accepts the two defects of saved archives (docs/hf-formats.md §2.8): a list of
-    Python-repr strings and a ``{"status", "date", "data": [...]}`` wrapper. Both come from a
-    third-party collector, never from the API, so live responses are parsed strictly: a string
-    or wrapper from the live API means something else answered, and we refuse it.
-    """
+def decode_json(text: str, *, origin: str) -> Any:
+    """The JSON value of ``text``; empty, HTML, truncated or invalid text is a clear error."""
     body = text.lstrip("\ufeff \t\r\n")
     if not body:
         raise ParseError(origin, "empty response: expected a JSON list of entries")
     if body.startswith("<"):
         raise ParseError(origin, f"HTML served instead of JSON (starts with {body[:40]!r})")
     try:
-        data = json.loads(body)
+        return json.loads(body)
     except json.JSONDecodeError as exc:
         if exc.pos >= len(body.rstrip()) or exc.msg.startswith("Unterminated string"):
             raise ParseError(
@@ -84,6 +85,17 @@ def load_entries(text: str, *, origin: str, listing_date: date, lenient: bool) -
         raise ParseError(
             origin, f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
         ) from None
+
+
+def load_entries(text: str, *, origin: str, listing_date: date, lenient: bool) -> list[Any]:
+    """Decode the JSON text of a daily papers response into raw entry objects.
+
+    ``lenient`` accepts the two defects of saved archives (docs/hf-formats.md §2.8): a list of
+    Python-repr strings and a ``{"status", "date", "data": [...]}`` wrapper. Both come from a
+    third-party collector, never from the API, so live responses are parsed strictly: a string
+    or wrapper from the live API means something else answered, and we refuse it.
+    """
+    data = decode_json(text, origin=origin)
     items = _unwrap(data, origin=origin, lenient=lenient, listing_date=listing_date)
     if lenient:
         items = [
@@ -110,13 +122,23 @@ def _names(authors: Any) -> tuple[str, ...]:
     return tuple(name for name in names if name)
 
 
+def _url(value: Any) -> str | None:
+    """A link the source gives (``githubRepo``, ``projectPage``): http(s), no spaces, else None."""
+    if not isinstance(value, str):
+        return None
+    url = value.strip()
+    ok = url.startswith(("https://", "http://")) and len(url) <= URL_MAX_CHARS
+    return url if ok and not any(ch.isspace() or ord(ch) < 32 for ch in url) else None
+
+
+def _count(value: Any) -> int | None:
+    """A count the source gives (upvotes, comments, stars): a non-negative int, else None."""
+    ok = isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**31
+    return value if ok else None
+
+
 def _links(paper: Mapping[str, Any], summary: str) -> tuple[str, ...]:
-    given = [
-        paper[key].strip()
-        for key in _URL_KEYS
-        if isinstance(paper.get(key), str)
-        and paper[key].strip().startswith(("https://", "http://"))
-    ]
+    given = [url for url in (_url(paper.get(key)) for key in _URL_KEYS) if url]
     return tuple(dict.fromkeys([*given, *extract_links(summary)]))
 
 
@@ -148,22 +170,29 @@ def parse_entry(item: Any, *, origin: str, rank: int) -> ParsedPaper:
     checked_title(title, origin=origin, where=f"{where} ({raw_id})")
     summary_value = paper.get("summary", item.get("summary", ""))
     summary = _text(summary_value, origin=origin, what=f"{where} summary")
-    links = _links(paper, summary)
-    if arxiv_id is None:  # no arXiv id: identity falls back to the title (docs/hf-formats.md §5.2)
-        links = (f"https://huggingface.co/papers/{raw_id}", *links)
-    upvotes = paper.get("upvotes")
     keywords = paper.get("ai_keywords")
+    ai_summary = paper.get("ai_summary")
     return ParsedPaper(
         title=title,
         abstract=summary,
         rank=rank,
         arxiv_id=arxiv_id,
-        links=links,
+        links=_links(paper, summary),
         authors=_names(paper.get("authors")),
         keywords=tuple(clean_text(k) for k in keywords if isinstance(k, str) and clean_text(k))
         if isinstance(keywords, list)
         else (),
-        upvotes=upvotes if isinstance(upvotes, int) and not isinstance(upvotes, bool) else None,
+        upvotes=_count(paper.get("upvotes")),
+        comments=_count(item.get("numComments")),
+        ai_summary=clean_text(ai_summary)[:SUMMARY_MAX_CHARS] or None
+        if isinstance(ai_summary, str)
+        else None,
+        github_repo=_url(paper.get("githubRepo")),
+        github_stars=_count(paper.get("githubStars")),
+        project_page=_url(paper.get("projectPage")),
+        # no arXiv id: identity falls back to the title (docs/hf-formats.md §5.2), and the paper
+        # links to its Hugging Face page only if the id is safe to put in a URL (issue 15 item 11)
+        hf_id=raw_id if arxiv_id is None and _HF_ID.fullmatch(raw_id) else None,
     )
 
 

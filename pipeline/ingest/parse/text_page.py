@@ -13,7 +13,12 @@ from datetime import date
 
 from pipeline.errors import ParseError
 from pipeline.identity import clean_text, extract_links
-from pipeline.ingest.parse.common import checked_title, content_hash, infer_year
+from pipeline.ingest.parse.common import (
+    check_not_future,
+    checked_title,
+    content_hash,
+    infer_year,
+)
 from pipeline.records import Page, ParsedPaper
 
 # The date line must appear among the first lines of a page; real headers have 5-6 lines.
@@ -46,15 +51,24 @@ _DATE_LINE = re.compile(r"^(?P<month>[A-Za-z]{3,9})\.? (?P<day>\d{1,2})(?:, (?P<
 _BLANK_LINES = re.compile(r"\n[ \t]*\n")
 
 
-def parse_listing_date(line: str, *, today: date) -> date | None:
-    """The date of a header line such as ``Mar 14`` or ``Mar 8, 2024``, else None."""
+def _date_parts(line: str) -> tuple[int, int, int | None] | None:
+    """(month, day, year or None) of a line shaped like a date line, else None."""
     match = _DATE_LINE.match(line.strip())
     if not match or match.group("month").lower() not in _MONTHS:
         return None
-    month, day = _MONTHS[match.group("month").lower()], int(match.group("day"))
+    year = int(match.group("year")) if match.group("year") else None
+    return _MONTHS[match.group("month").lower()], int(match.group("day")), year
+
+
+def parse_listing_date(line: str, *, today: date) -> date | None:
+    """The date of a header line such as ``Mar 14`` or ``Mar 8, 2024``, else None."""
+    parts = _date_parts(line)
+    if parts is None:
+        return None
+    month, day, year = parts
     try:
-        if match.group("year"):
-            return date(int(match.group("year")), month, day)
+        if year is not None:
+            return date(year, month, day)
         return infer_year(month, day, today=today)
     except ValueError:
         return None
@@ -69,6 +83,8 @@ def _split_header(lines: list[str], *, origin: str, today: date) -> tuple[date, 
         found = parse_listing_date(line, today=today)
         if found:
             return found, index + 1
+        if _date_parts(line) is not None:  # "Feb 30": a date line, not a missing one (15.11)
+            raise ParseError(origin, f"date line {line.strip()!r} is not a valid date")
         seen += 1
         if seen >= HEADER_MAX_LINES:
             break
@@ -114,6 +130,7 @@ def parse_text_page(
         raise ParseError(origin, "empty page")
     lines = text.split("\n")
     header_date, body_start = _split_header(lines, origin=origin, today=today)
+    check_not_future(listing_date or header_date, today=today, origin=origin)
     body = "\n".join(lines[body_start:])
     blocks = [" ".join(b.split("\n")).strip() for b in _BLANK_LINES.split(body)]
     blocks = [clean_text(b) for b in blocks if b.strip()]
@@ -126,6 +143,12 @@ def parse_text_page(
                 rank=rank,
                 links=extract_links(abstract),
             )
+        )
+    if not papers:  # headers only: saved before the list loaded (issue 15.8), not an empty day
+        raise ParseError(
+            origin,
+            f"no papers after the date line {lines[body_start - 1].strip()!r}: nothing to "
+            "store (was the page saved before its list loaded?)",
         )
     found = tuple(papers)
     return Page(

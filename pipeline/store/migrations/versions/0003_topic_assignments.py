@@ -2,7 +2,7 @@
 ix_paper_newest
 
 Revision ID: 0003
-Revises: 0002
+Revises: 0004 (written on 0002; re-chained after editions, metadata, trust, health)
 Create Date: 2026-12-02 07:06:54.091434
 
 The triggers mark every paper written (paper or appearance rows) as pending, in the writer's
@@ -21,7 +21,7 @@ from alembic import op
 import pipeline.store.tables
 
 revision: str = "0003"
-down_revision: str | None = "0002"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -29,47 +29,76 @@ _MARK = (
     "INSERT INTO topic_pending (paper_id, inserted) VALUES ({id}, {fresh}) ON CONFLICT (paper_id)"
     " DO UPDATE SET inserted = topic_pending.inserted OR excluded.inserted"
 )
-_SQLITE_EVENTS = (
-    ("paper", "INSERT", "NEW.id", "1"),
-    ("paper", "UPDATE", "NEW.id", "0"),
-    ("paper", "DELETE", "OLD.id", "0"),
-    ("appearance", "INSERT", "NEW.paper_id", "0"),
-    ("appearance", "UPDATE", "NEW.paper_id", "0"),
-    ("appearance", "DELETE", "OLD.paper_id", "0"),
-)
-TRIGGERS = {
-    "sqlite": tuple(
-        f"CREATE TRIGGER IF NOT EXISTS topic_pending_{table}_{op_.lower()} AFTER {op_} ON {table}"
-        f" BEGIN {_MARK.format(id=ref, fresh=fresh)}; END"
-        for table, op_, ref, fresh in _SQLITE_EVENTS
+# table: (its paper id column, the columns whose change matters, those stored as JSON)
+_MARKED = {
+    "paper": (
+        "id",
+        ("key", "arxiv_id", "title", "abstract", "text_date", "links", "authors", "keywords",
+         "first_seen", "last_seen", "times_seen"),
+        ("links", "authors", "keywords"),
     ),
-    "postgresql": (
-        "CREATE OR REPLACE FUNCTION topic_pending_mark() RETURNS trigger LANGUAGE plpgsql AS $$"
-        " DECLARE pid integer; fresh boolean := false; BEGIN"
-        " IF TG_TABLE_NAME = 'paper' THEN"
-        " IF TG_OP = 'DELETE' THEN pid := OLD.id; ELSE pid := NEW.id; END IF;"
-        " fresh := TG_OP = 'INSERT';"
-        " ELSIF TG_OP = 'DELETE' THEN pid := OLD.paper_id; ELSE pid := NEW.paper_id; END IF; "
-        + _MARK.format(id="pid", fresh="fresh")
-        + "; RETURN NULL; END $$",
-        "CREATE OR REPLACE TRIGGER topic_pending_paper AFTER INSERT OR UPDATE OR DELETE ON paper"
-        " FOR EACH ROW EXECUTE FUNCTION topic_pending_mark()",
-        "CREATE OR REPLACE TRIGGER topic_pending_appearance"
-        " AFTER INSERT OR UPDATE OR DELETE ON appearance"
-        " FOR EACH ROW EXECUTE FUNCTION topic_pending_mark()",
+    "appearance": ("paper_id", ("paper_id", "digest_id", "listing_date", "rank"), ()),
+    "paper_meta": (
+        "paper_id",
+        ("upvotes", "comments", "github_stars", "ai_summary", "ai_summary_date", "github_repo",
+         "github_repo_date", "project_page", "project_page_date", "hf_id"),
+        (),
     ),
-}
+}  # fmt: skip
+
+
+def _sqlite_triggers() -> tuple[str, ...]:
+    found = []
+    for table, (ref, columns, _json) in _MARKED.items():
+        fresh = "1" if table == "paper" else "0"
+        changed = " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in columns)
+        for event, row, when in (("insert", "NEW", ""), ("update", "NEW", f" WHEN {changed}"),
+                                 ("delete", "OLD", "")):  # fmt: skip
+            mark = _MARK.format(id=f"{row}.{ref}", fresh=fresh if event == "insert" else "0")
+            found.append(
+                f"CREATE TRIGGER IF NOT EXISTS topic_pending_{table}_{event} AFTER {event.upper()}"
+                f" ON {table}{when} BEGIN {mark}; END"
+            )
+    return tuple(found)
+
+
+def _postgresql_triggers() -> tuple[str, ...]:
+    # One function per table, the change test in its body: a WHEN clause would tie the trigger
+    # to the columns it names, and PostgreSQL then refuses to ALTER them.
+    found = []
+    for table, (ref, columns, json) in _MARKED.items():
+        cast = {c: "::text" if c in json else "" for c in columns}  # json has no equality
+        changed = " OR ".join(
+            f"OLD.{c}{cast[c]} IS DISTINCT FROM NEW.{c}{cast[c]}" for c in columns
+        )
+        fresh = "TG_OP = 'INSERT'" if table == "paper" else "false"
+        found += [
+            f"CREATE OR REPLACE FUNCTION topic_pending_{table}() RETURNS trigger"
+            " LANGUAGE plpgsql AS $$ DECLARE pid integer; BEGIN"
+            f" IF TG_OP = 'UPDATE' AND NOT ({changed}) THEN RETURN NULL; END IF;"
+            f" IF TG_OP = 'DELETE' THEN pid := OLD.{ref}; ELSE pid := NEW.{ref}; END IF; "
+            + _MARK.format(id="pid", fresh=fresh)
+            + "; RETURN NULL; END $$",
+            f"CREATE OR REPLACE TRIGGER topic_pending_{table} AFTER INSERT OR UPDATE OR DELETE"
+            f" ON {table} FOR EACH ROW EXECUTE FUNCTION topic_pending_{table}()",
+        ]
+    return tuple(found)
+
+
+TRIGGERS = {"sqlite": _sqlite_triggers(), "postgresql": _postgresql_triggers()}
 DROP_TRIGGERS = {
     "sqlite": tuple(
-        f"DROP TRIGGER IF EXISTS topic_pending_{table}_{op_.lower()}"
-        for table, op_, _ref, _fresh in _SQLITE_EVENTS
+        f"DROP TRIGGER IF EXISTS topic_pending_{table}_{event}"
+        for table in _MARKED
+        for event in ("insert", "update", "delete")
     ),
-    "postgresql": (
-        "DROP TRIGGER IF EXISTS topic_pending_paper ON paper",
-        "DROP TRIGGER IF EXISTS topic_pending_appearance ON appearance",
-        "DROP FUNCTION IF EXISTS topic_pending_mark()",
+    "postgresql": tuple(
+        statement
+        for table in _MARKED
+        for statement in (f"DROP TRIGGER IF EXISTS topic_pending_{table} ON {table}",
+                          f"DROP FUNCTION IF EXISTS topic_pending_{table}()")
     ),
-}
+}  # fmt: skip
 
 
 def upgrade() -> None:
