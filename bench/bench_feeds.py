@@ -307,7 +307,9 @@ def _assignment(pb: Paperboy, topics: list[Topic]) -> None:
     with write_session(pb.engine) as session:  # a recurring listing touches 300 papers
         every = max(1, session.execute(text("SELECT max(id) FROM paper")).scalar_one() // 300)
         chosen = f"id % {every} = 0"
-        session.execute(text(f"UPDATE paper SET times_seen = times_seen WHERE {chosen}"))
+        # a change and its undo: the triggers mark a paper only when a value changes
+        for step in ("+ 1", "- 1"):
+            session.execute(text(f"UPDATE paper SET times_seen = times_seen {step} WHERE {chosen}"))
         marked = session.execute(text("SELECT count(*) FROM topic_pending")).scalar_one()
         rows = session.execute(text(f"SELECT title, abstract, keywords FROM paper WHERE {chosen}"))
         rows = rows.all()

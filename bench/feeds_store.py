@@ -1,8 +1,9 @@
 """Seeded stores for the feeds benchmark: real papers, replicated, assignments included.
 
 Used by bench/bench_feeds.py. A store of N papers is N copies of the real papers of the saved
-API days (titles, abstracts of real length, links, authors, keywords; ``--archive`` or
-``$PAPERBOY_HF_ARCHIVE``, else the days shipped in tests/data/hf and the sample pages), 50 a
+API days (titles, abstracts of real length, links, authors, keywords, upvotes, TL;DR, code and
+project links; ``--archive`` or ``$PAPERBOY_HF_ARCHIVE``, else the days shipped in
+tests/data/hf and the sample pages), 50 a
 day, newest day first, one digest a day. Rows go in through DB-API ``executemany`` in the shape
 paperboy writes them; each distinct text is scored once by the real engine
 (:class:`pipeline.store.assignments.Scorer`) and its topics copied to every copy of it; the
@@ -45,7 +46,7 @@ REPO = Path(__file__).resolve().parents[1]
 NOW = datetime(2026, 11, 23, tzinfo=UTC)
 NEWEST = date(2026, 11, 23)
 PER_DAY = 50
-SEED_VERSION = "5"  # bump when the seeded shape changes
+SEED_VERSION = "6"  # bump when the seeded shape changes
 
 
 def real_papers(archive: Path | None) -> list[ParsedPaper]:
@@ -135,7 +136,7 @@ def _fill(engine: Engine, size: int, topics: list[Topic], papers: list[ParsedPap
               stamp) for d in range(days)])  # fmt: skip
         batch = 20_000
         for lo in range(0, size, batch):
-            rows, aliases, appearances, assigned = [], [], [], []
+            rows, aliases, appearances, assigned, meta = [], [], [], [], []
             for n in range(lo, min(size, lo + batch)):
                 paper = papers[n % len(papers)]
                 day = NEWEST - timedelta(n // PER_DAY)
@@ -147,11 +148,18 @@ def _fill(engine: Engine, size: int, topics: list[Topic], papers: list[ParsedPap
                 aliases.append((key, n + 1))
                 appearances.append((n + 1, n // PER_DAY + 1, day, n % PER_DAY + 1))
                 assigned += [(n + 1, slug, day, key) for slug in slugs[n % len(papers)]]
+                meta.append((n + 1, paper.upvotes, paper.comments, paper.github_stars,
+                             paper.ai_summary, day if paper.ai_summary else None,
+                             paper.github_repo, day if paper.github_repo else None,
+                             paper.project_page, day if paper.project_page else None))  # fmt: skip
             put("paper", "id, key, arxiv_id, title, abstract, text_date, links, authors, keywords,"
                 " first_seen, last_seen, times_seen, created_at", rows)  # fmt: skip
             put("paper_alias", "alias, paper_id", aliases)
             put("appearance", "paper_id, digest_id, listing_date, rank", appearances)
             put("paper_topic", "paper_id, topic, first_seen, paper_key", assigned)
+            put("paper_meta", "paper_id, upvotes, comments, github_stars, ai_summary,"
+                " ai_summary_date, github_repo, github_repo_date, project_page,"
+                " project_page_date", meta)  # fmt: skip
             raw.commit()
         # What assign_pending would leave: nothing pending, every topic stamped.
         cursor.execute("DELETE FROM topic_pending")
