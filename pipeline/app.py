@@ -591,6 +591,7 @@ class Paperboy:
         the newest; all papers if None), and how many no topic takes."""
         from datetime import timedelta
 
+        from pipeline.store.assignments import stale_topics
         from pipeline.store.engine import read_session
         from pipeline.store.papers import last_listing_date
         from pipeline.store.topic_papers import topic_counts
@@ -598,7 +599,9 @@ class Paperboy:
         with read_session(self.engine) as session:
             latest = last_listing_date(session=session)
             since = latest - timedelta(days=days - 1) if days and latest else None
-            return topic_counts(session=session, since=since)
+            counts = topic_counts(session=session, since=since)
+            stale = tuple(stale_topics(session, self.topics))
+        return dataclasses.replace(counts, stale=stale)
 
     def preview_topic(self, slug: str) -> Iterator[tuple[StoredPaper, TopicScore | None]]:
         """Every stored paper newest first, with its score when topic ``slug`` selects it

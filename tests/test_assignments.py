@@ -476,6 +476,11 @@ def test_cli_topics_stats_papers_json_and_subscribe_everything(tmp_path: Path):
     assert again.stdout == "unchanged: ann@example.org (all; daily)\n"
     assert "ann@example.org\tactive\tall\tdaily" in run("subscribers", "list").stdout
     assert run("topics", "reassign").stdout.startswith("0 new or changed paper(s) assigned")
+    (tmp_path / "topics.toml").write_text(LC_TOPICS.replace('"KV cache"', '"KV cache", "memory"'))
+    warned = run("topics", "stats")
+    assert "rules changed since these topics were assigned: lc " in warned.stderr
+    assert "1 topic(s) reassigned over" in run("topics", "reassign").stdout
+    assert "rules changed" not in run("topics", "stats").stderr
     full = run("topics", "reassign", "--full").stdout
     assert f"2 topic(s) reassigned over {total} paper(s)" in full
 

@@ -105,6 +105,12 @@ def stats(app: App, days: int | None) -> None:
         click.echo(
             f"{counts.pending} paper(s) not assigned yet: `paperboy topics reassign`", err=True
         )
+    if counts.stale:
+        click.echo(
+            f"rules changed since these topics were assigned: {', '.join(counts.stale)} "
+            "(their counts are the old rules'): `paperboy topics reassign` or the next run",
+            err=True,
+        )
 
 
 @topics.command()

@@ -439,3 +439,11 @@ def reassigning(session: Session) -> set[str]:
     """The topics being reassigned over every paper (a rules change not applied to all yet)."""
     state = _json(session, RESCAN_KEY)
     return set(state["topics"]) if state else set()
+
+
+def stale_topics(session: Session, topics: Sequence[Topic]) -> list[str]:
+    """The topics whose stored assignments are not those of their current rules (edited,
+    new, or never assigned: the next run or `paperboy topics reassign` assigns them)."""
+    prints, _texts = fingerprints_of(session, topics)
+    assigned: dict[str, str] = _json(session, ASSIGNED_KEY) or {}
+    return [slug for slug, fp in prints.items() if assigned.get(slug) != fp]

@@ -143,6 +143,7 @@ class TopicCounts:
     by_topic: dict[str, int]
     untaken: int  # papers in no topic
     pending: int  # papers not assigned yet (a run assigns them)
+    stale: tuple[str, ...] = ()  # topics whose rules changed since they were assigned
 
 
 def topic_counts(*, session: Session, since: date | None = None) -> TopicCounts:
