@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 
 from pipeline.errors import ConfigError
-from pipeline.records import FREQUENCIES
+from pipeline.records import ALL_TOPICS, FREQUENCIES
 
 MAX_ADDRESS = 254  # RFC 5321 path limit
 _LOCAL = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$")
@@ -61,13 +61,19 @@ def normalize_email(raw: str, *, local_domain_ok: bool = False) -> tuple[str, st
 
 
 def check_topics(chosen: Sequence[str], known: Sequence[str]) -> tuple[str, ...]:
-    """The chosen slugs, de-duplicated in configured order; unknown slugs raise a clear error."""
+    """The chosen slugs, de-duplicated in configured order; unknown slugs raise a clear error.
+
+    ``all`` (:data:`~pipeline.records.ALL_TOPICS`) is every paper, so it stands alone.
+    """
     wanted = [slug.strip() for slug in chosen if slug.strip()]
-    unknown = sorted(set(wanted) - set(known))
+    valid = ", ".join([ALL_TOPICS, *known])
+    unknown = sorted(set(wanted) - set(known) - {ALL_TOPICS})
     if unknown:
-        raise ConfigError(f"unknown topic(s) {', '.join(unknown)}; valid: {', '.join(known)}")
+        raise ConfigError(f"unknown topic(s) {', '.join(unknown)}; valid: {valid}")
     if not wanted:
-        raise ConfigError(f"choose at least one topic; valid: {', '.join(known)}")
+        raise ConfigError(f"choose at least one topic; valid: {valid}")
+    if ALL_TOPICS in wanted:
+        return (ALL_TOPICS,)
     return tuple(slug for slug in known if slug in wanted)
 
 

@@ -33,6 +33,7 @@ from pipeline.config_checks import source_name_problem
 from pipeline.errors import ConfigError
 from pipeline.health import assess
 from pipeline.records import (
+    ALL_TOPICS,
     EditionRef,
     Failure,
     HealthReport,
@@ -57,7 +58,10 @@ if TYPE_CHECKING:
     from pipeline.mail.send import EmailJob, EmailReport
     from pipeline.mail.transports import Transport
     from pipeline.run import RunReport
+    from pipeline.similarity import Likeness
+    from pipeline.store.assignments import AssignReport, Progress
     from pipeline.store.subscribe_requests import RateLimits
+    from pipeline.store.topic_papers import TopicCounts
 
 
 CSV_MAX_BYTES = 20_000_000  # a subscriber CSV: ~100 bytes a line, so 200k subscribers
@@ -71,9 +75,30 @@ class ImportReport:
     errors: tuple[str, ...] = ()  # "<file>:<line>: <problem>"
 
 
-def score_paper(topic: Topic, paper: StoredPaper) -> TopicScore:
-    """How ``paper`` scores against ``topic``."""
-    return score_topic(topic, title=paper.title, abstract=paper.abstract, keywords=paper.keywords)
+def score_paper(topic: Topic, paper: StoredPaper, likeness: Likeness | None = None) -> TopicScore:
+    """How ``paper`` scores against ``topic`` (``like`` topics need the store's ``likeness``)."""
+    return score_topic(
+        topic,
+        title=paper.title,
+        abstract=paper.abstract,
+        keywords=paper.keywords,
+        likeness=likeness,
+    )
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Why a paper is in the topics it is in: the stored assignment and the scores behind it."""
+
+    paper: StoredPaper  # its ``topics`` are the stored assignment, in configured order
+    scores: list[tuple[Topic, TopicScore]]  # every topic, scored now as the assigner would
+    pending: bool  # the paper changed since it was assigned (the next run assigns it)
+    reassigning: frozenset[str]  # topics being reassigned after a rules change
+
+    def disagreements(self) -> list[str]:
+        """Topics whose stored verdict differs from the score now (pending work explains it)."""
+        stored = set(self.paper.topics)
+        return [t.slug for t, score in self.scores if score.selected != (t.slug in stored)]
 
 
 class Paperboy:
@@ -175,6 +200,7 @@ class Paperboy:
         sleep: Callable[[float], None] = time.sleep,
         lock_wait: float = 0.0,
         email: bool = True,
+        on_progress: Progress | None = None,
     ) -> RunReport:
         """The daily job under the run lock: ingest every source, then feeds, then the emails
         due (``email`` False: none).
@@ -188,6 +214,7 @@ class Paperboy:
             return run_once(
                 self, extra_pages=pages, offline=offline, on_page=on_page,
                 on_failure=on_failure, client=client, sleep=sleep, email=email,
+                on_progress=on_progress,
             )  # fmt: skip
 
     def ingest(
@@ -200,9 +227,11 @@ class Paperboy:
         on_failure: Callable[[Failure], None] | None = None,
         offline: bool = False,
         client: httpx.Client | None = None,
+        on_progress: Progress | None = None,
     ) -> IngestReport:
-        """Ingest saved pages (files, or folders searched for page files); with ``[ingest]
-        resolve_titles`` and not ``offline``, title-only papers get their arXiv ids looked up."""
+        """Ingest saved pages (files, or folders searched for page files), then assign topics
+        to the papers they brought; with ``[ingest] resolve_titles`` and not ``offline``,
+        title-only papers get their arXiv ids looked up."""
         from pipeline.ingest.fetch import make_client
         from pipeline.ingest.parse.common import future_date_problem
         from pipeline.ingest.resolve import TitleResolver
@@ -226,9 +255,26 @@ class Paperboy:
         finally:
             if http is not None and client is None:
                 http.close()
+        self.assign(on_progress=on_progress)
         if resolver is not None and (resolver.asked or resolver.from_cache or resolver.stopped):
             return dataclasses.replace(report, notes=(resolver.summary(),))
         return report
+
+    def assign(self, *, on_progress: Progress | None = None) -> AssignReport:
+        """Assign topics to every paper lacking a current assignment (new or changed papers;
+        every paper for topics whose rules changed), in batches; cheap when none is due."""
+        from pipeline.store.assignments import assign_pending
+
+        return assign_pending(self.engine, self.topics, on_progress=on_progress)
+
+    def reassign(self, *, full: bool = False, on_progress: Progress | None = None) -> AssignReport:
+        """:meth:`assign`; with ``full``, forget every stored fingerprint (and the corpus
+        statistics) first, so every paper is assigned again."""
+        from pipeline.store.assignments import reset_assignments
+
+        if full:
+            reset_assignments(self.engine)
+        return self.assign(on_progress=on_progress)
 
     def source(self, name: str) -> SourceConfig:
         """The configured source ``name``; ``hf-api``/``hf-html`` work without configuration."""
@@ -255,20 +301,23 @@ class Paperboy:
             raise ConfigError(problem)
         http = client or make_client(self.config.http)
         try:
-            return ingest_source_date(
+            report = ingest_source_date(
                 source, day or now.date(), http=self.config.http, client=http,
                 engine=self.engine, now=now, max_file_bytes=self.config.ingest.max_page_bytes,
             )  # fmt: skip
         finally:
             if client is None:
                 http.close()
+        self.assign()
+        return report
 
-    def publish_feeds(self) -> FeedsReport:
-        """Render RSS and Atom of ``all`` and every topic plus the OPML index, and write them."""
+    def publish_feeds(self, *, force: bool = False) -> FeedsReport:
+        """Render RSS and Atom of ``all`` and every topic plus the OPML index, and write them
+        (topics are assigned first; nothing is rendered if nothing changed, unless ``force``)."""
         from pipeline.feeds.publish import render_all_feeds
 
         return render_all_feeds(
-            self.config, engine=self.engine, topics=self.topics, now=self.clock()
+            self.config, engine=self.engine, topics=self.topics, now=self.clock(), force=force
         )
 
     def pages(self, source: str | None = None) -> list[StoredPage]:
@@ -392,10 +441,11 @@ class Paperboy:
     # subscribers -------------------------------------------------------------------------
 
     def add_subscriber(
-        self, email: str, topics: Sequence[str], *, frequency: str | None = None
+        self, email: str, topics: Sequence[str] = (ALL_TOPICS,), *, frequency: str | None = None
     ) -> tuple[SubscriberRecord, str]:
-        """Subscribe ``email`` to ``topics`` (again: updates them, re-activates); ``frequency``
-        daily or weekly (None: keep, daily for a new one); returns the record and
+        """Subscribe ``email`` to ``topics`` (default ``all``: every paper, those in no topic
+        under "Other"; again: updates them, re-activates); ``frequency`` daily or weekly (None:
+        keep, daily for a new one); returns the record and
         ``added``/``updated``/``unchanged``."""
         from pipeline.store.engine import write_session
         from pipeline.store.subscribers import add_subscriber
@@ -430,7 +480,7 @@ class Paperboy:
 
         Issue 15.11: a removed topic's subscribers silently got nothing for it.
         """
-        configured = {t.slug for t in self.topics}
+        configured = {ALL_TOPICS, *(t.slug for t in self.topics)}  # "all" is always there
         lost: dict[str, int] = {}
         affected = 0
         for sub in self.subscribers("active"):
@@ -489,15 +539,19 @@ class Paperboy:
         search: str | None = None,
         limit: int | None = None,
     ) -> list[StoredPaper]:
-        """Papers, newest first (optionally first seen on / recurring on a day, or matching)."""
+        """Papers, newest first (optionally first seen on / recurring on a day, or matching),
+        with their stored topics."""
         from pipeline.store.engine import read_session
         from pipeline.store.papers import select_papers
+        from pipeline.store.topic_papers import with_topics
 
         with read_session(self.engine) as session:
-            return select_papers(
+            found = select_papers(
                 session=session, new_on=new_on, recurring_on=recurring_on, search=search,
                 limit=limit,
             )  # fmt: skip
+            order = [t.slug for t in self.topics]
+            return with_topics(session=session, papers=found, order=order)
 
     def paper(self, ref: str) -> StoredPaper:
         """One paper by key, arXiv id or exact title (ConfigError saying how to find one)."""
@@ -513,21 +567,56 @@ class Paperboy:
             )
         return found
 
-    def explain(self, ref: str) -> tuple[StoredPaper, list[tuple[Topic, TopicScore]]]:
-        """A paper and how it scores against every topic."""
+    def explain(self, ref: str) -> Explanation:
+        """A paper's stored topics and how it scores against every topic (``like`` topics with
+        the store's corpus snapshot and examples, as the assigner scores them)."""
+        from pipeline.similarity import paper_text
+        from pipeline.store.assignments import reassigning, scorer_for
+        from pipeline.store.engine import read_session
+        from pipeline.store.topic_papers import assignment_of
+
         paper = self.paper(ref)
-        return paper, [(topic, score_paper(topic, paper)) for topic in self.topics]
+        order = [t.slug for t in self.topics]
+        with read_session(self.engine) as session:
+            stored, pending = assignment_of(session=session, key=paper.key)
+            scorer = scorer_for(session, self.topics)
+            scorer.prepare(session, [paper_text(paper.title, paper.abstract)])
+            busy = reassigning(session)
+        paper = dataclasses.replace(paper, topics=tuple(s for s in order if s in stored))
+        scores = [(topic, score_paper(topic, paper, scorer.likeness)) for topic in self.topics]
+        return Explanation(paper, scores, pending, frozenset(busy))
+
+    def topic_stats(self, *, days: int | None = None) -> TopicCounts:
+        """Per topic, how many papers were first seen in the last ``days`` listing days (up to
+        the newest; all papers if None), and how many no topic takes."""
+        from datetime import timedelta
+
+        from pipeline.store.assignments import stale_topics
+        from pipeline.store.engine import read_session
+        from pipeline.store.papers import last_listing_date
+        from pipeline.store.topic_papers import topic_counts
+
+        with read_session(self.engine) as session:
+            latest = last_listing_date(session=session)
+            since = latest - timedelta(days=days - 1) if days and latest else None
+            counts = topic_counts(session=session, since=since)
+            stale = tuple(stale_topics(session, self.topics))
+        return dataclasses.replace(counts, stale=stale)
 
     def preview_topic(self, slug: str) -> Iterator[tuple[StoredPaper, TopicScore | None]]:
         """Every stored paper newest first, with its score when topic ``slug`` selects it
         (None otherwise), so a caller can count what it scanned and stop when it has enough."""
+        from pipeline.similarity import paper_text
+        from pipeline.store.assignments import scorer_for
         from pipeline.store.engine import read_session
         from pipeline.store.papers import iter_papers_newest_first
 
         topic = self.topic(slug)
         with read_session(self.engine) as session:
+            scorer = scorer_for(session, [topic])
             for paper, _rank in iter_papers_newest_first(session=session):
-                result = score_paper(topic, paper)
+                scorer.prepare(session, [paper_text(paper.title, paper.abstract)])
+                result = score_paper(topic, paper, scorer.likeness)
                 yield paper, result if result.selected else None
 
     def check(self) -> tuple[list[str], dict[str, int]]:

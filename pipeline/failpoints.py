@@ -19,6 +19,8 @@ POINTS = (
     "after_claim",  # outbox row committed 'sending', nothing sent yet
     "after_send",  # SMTP accepted the message (250), outcome not committed
     "mid_feed_write",  # feed temp file written, not yet renamed over the feed
+    "before_assign",  # pages committed, their papers' topics not assigned yet
+    "after_assign_batch",  # one batch of topic assignments committed, more to do
 )
 _hits: dict[str, int] = {}
 

@@ -45,6 +45,13 @@ _URL_TRAILER = ".,;:!?)]}'\""
 
 def clean_text(text: str) -> str:
     """Drop control characters and fold every whitespace run (incl. arXiv wraps) to one space."""
+    if text.isprintable():
+        # Most texts: no control character, surrogate or non-character (none is printable)
+        # and no whitespace but spaces (every other is unprintable), found at C speed; feeds
+        # clean every abstract on every render (docs/benchmarks.md, issue 12).
+        if "  " in text or text[:1] == " " or text[-1:] == " ":
+            return " ".join(text.split())
+        return text
     text = text.translate(_DROP_CONTROL)  # str.translate/split: ~10x faster than re.sub here
     if not text.isascii():
         text = _SURROGATE.sub("", text)

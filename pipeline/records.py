@@ -304,6 +304,11 @@ class FeedInput:
     entries: tuple[FeedEntry, ...]  # in feed order (newest first)
 
 
+# The subscription to every paper (and the feed of every paper, feeds/all.xml): a subscriber
+# with it gets the papers of each topic and, under "Other", those no topic takes.
+ALL_TOPICS = "all"
+
+
 FREQUENCIES = ("daily", "weekly")  # how often a subscriber gets a digest (issue 13)
 EDITION_KINDS = FREQUENCIES  # a daily edition per listing date, a weekly one per ISO week
 
@@ -390,8 +395,11 @@ class Edition:
         return EditionRef(self.kind, self.day)
 
     def for_topics(self, slugs: Sequence[str]) -> Edition:
-        """The papers of any of ``slugs`` (each paper once, whatever its number of topics)."""
+        """The papers of any of ``slugs`` (each paper once, whatever its number of topics);
+        every paper for :data:`ALL_TOPICS`."""
         wanted = set(slugs)
+        if ALL_TOPICS in wanted:
+            return self
         return Edition(
             day=self.day,
             new=tuple(p for p in self.new if wanted & set(p.topics)),

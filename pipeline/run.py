@@ -30,6 +30,7 @@ from pipeline.mail.due import find_due
 from pipeline.mail.send import EmailReport, deliver_edition
 from pipeline.mail.settle import Timing
 from pipeline.records import Failure, PageReport
+from pipeline.store.assignments import AssignReport, Progress, assign_pending
 from pipeline.store.engine import read_session
 from pipeline.store.health import begin_run, finish_run, note_sources
 from pipeline.store.papers import last_listing_date, listing_dates
@@ -50,6 +51,7 @@ class RunReport:
     pages: tuple[PageReport, ...] = ()
     failures: tuple[Failure, ...] = ()
     notes: tuple[str, ...] = ()
+    topics: AssignReport | None = None
     feeds: FeedsReport | None = None
     editions: tuple[date, ...] = field(default=())  # listing dates that got new content
     emails: tuple[EmailReport, ...] = field(default=())
@@ -237,9 +239,10 @@ def run_once(
     on_page: Callable[[PageReport], None] | None = None,
     on_failure: Callable[[Failure], None] | None = None,
     email: bool = True,
+    on_progress: Progress | None = None,
 ) -> RunReport:
-    """Run the whole daily job once: ingest, feeds, emails (the caller holds the run lock);
-    ``email`` False skips the emails (``paperboy run --no-email``)."""
+    """Run the whole daily job once: ingest, topics, feeds, emails (the caller holds the run
+    lock); ``email`` False skips the emails (``paperboy run --no-email``)."""
     cfg, engine, now = pb.config, pb.engine, pb.clock()
     progress = _Progress(on_page=on_page, on_failure=on_failure)
     run_id = begin_run(engine, now=now)
@@ -247,6 +250,7 @@ def run_once(
                client=client, sleep=sleep, offline=offline)  # fmt: skip
     note_sources(engine, progress.sources, now=now)
     editions = tuple(sorted({p.listing_date for p in progress.pages if not p.unchanged}))
+    topics = assign_topics(pb, progress=progress, on_progress=on_progress)
     feeds: FeedsReport | None = None
     try:
         feeds = render_all_feeds(cfg, engine=engine, topics=pb.topics, now=now)
@@ -259,11 +263,32 @@ def run_once(
         pages=tuple(progress.pages),
         failures=tuple(progress.failures),
         notes=tuple(progress.notes),
+        topics=topics,
         feeds=feeds,
         editions=editions,
         emails=tuple(emails),
         email_note=note,
     )
+
+
+def assign_topics(
+    pb: Paperboy, *, progress: _Progress, on_progress: Progress | None = None
+) -> AssignReport | None:
+    """Assign topics to what the ingest brought (and reassign topics whose rules changed);
+    a failure is recorded and the run goes on (the next run assigns what is still pending)."""
+    try:
+        report = assign_pending(pb.engine, pb.topics, on_progress=on_progress)
+    except PipelineError as exc:
+        progress.fail("topics", str(exc))
+        return None
+    if report.rescanned:
+        progress.notes.append(
+            f"topics: {', '.join(report.rescanned)} reassigned over {report.rescan_papers} "
+            "paper(s) (rules changed)"
+        )
+    if report.removed:
+        progress.notes.append(f"topics: {', '.join(report.removed)} no longer configured")
+    return report
 
 
 def timing(cfg: Config) -> Timing:

@@ -21,6 +21,7 @@ from pipeline.mail.render import make_envs, settings_from
 from pipeline.mail.send import EmailJob
 from pipeline.records import Page, ParsedPaper
 from pipeline.resources import resource_path
+from pipeline.store.assignments import assign_pending
 from pipeline.store.engine import write_session
 from pipeline.store.papers import upsert_page
 from pipeline.store.subscribers import add_subscriber
@@ -80,10 +81,11 @@ def page(day: date, papers: Sequence[tuple[str, str, str | None]], source: str =
 
 
 def seed(engine: Engine, now: datetime) -> None:
-    """Two editions: DAY1 and DAY2 (one paper recurs)."""
+    """Two editions: DAY1 and DAY2 (one paper recurs), topics assigned (as an ingest does)."""
     for day, papers in ((DAY1, PAPERS_DAY1), (DAY2, PAPERS_DAY2)):
         with write_session(engine) as session:
             upsert_page(session=session, page=page(day, papers), now=now)
+    assign_pending(engine, load_topics(topics_file(None)))
 
 
 def subscribe(engine: Engine, now: datetime, people: dict[str, list[str]]) -> None:

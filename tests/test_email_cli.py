@@ -83,9 +83,13 @@ def test_subscribers_add_is_idempotent_and_lists(tmp_path):
 def test_subscribers_add_rejects_unknown_topic_and_bad_address(tmp_path):
     _config, env = _setup(tmp_path)
     for email, topics, message in (
-        ("ann@example.org", "nope,long-context", "unknown topic(s) nope; valid: long-context, "),
+        (
+            "ann@example.org",
+            "nope,long-context",
+            "unknown topic(s) nope; valid: all, long-context, ",
+        ),
         ("not an address", "long-context", "'not an address' is not an email address"),
-        ("a@b.org", ",", "choose at least one topic; valid: long-context"),
+        ("a@b.org", ",", "choose at least one topic; valid: all, long-context"),
         # issue 15.2: the email package decodes an encoded word into a line feed
         ("=?UTF-8?Q?a=0A?=@example.org", "long-context", "RFC 2047 encoded word"),
     ):

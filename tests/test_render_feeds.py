@@ -8,10 +8,9 @@ import lxml.html
 import pytest
 from lxml import etree
 
-from pipeline.feeds.items import build_feed, entry_instant, pick_topic_papers, tag_uri
+from pipeline.feeds.items import build_feed, entry_instant, tag_uri
 from pipeline.feeds.render import render_atom, render_opml, render_rss
 from pipeline.records import StoredPaper
-from pipeline.topics import parse_topics
 from tests.feed_checks import ATOM, check_atom, check_rss, parse_clean
 from tests.golden import assert_golden
 
@@ -185,22 +184,6 @@ def test_paper_link_is_the_paper_page_or_a_title_search():
     )
     hostile = paper("title:x", 'A "quoted" <b>&amp; title', links=("javascript:alert(1)",))
     assert hostile.url == ("https://huggingface.co/papers?q=A+%22quoted%22+%3Cb%3E%26amp%3B+title")
-
-
-def test_pick_topic_papers_stops_when_every_feed_is_full():
-    topics = parse_topics({"topics": [{"slug": "lc", "include": ["long context"]}]}, origin="t")
-    read = []
-
-    def newest_first():
-        for i in range(1000):
-            read.append(i)
-            title = f"Long context {i}" if i % 2 else f"Other {i}"
-            yield paper(f"title:{i}", title), 1
-
-    picked = pick_topic_papers(topics, newest_first(), limit=5)
-    assert [p.title for p, _ in picked["lc"]] == [f"Long context {i}" for i in (1, 3, 5, 7, 9)]
-    assert len(picked["all"]) == 5
-    assert len(read) == 11  # stopped right after both feeds filled
 
 
 @pytest.mark.parametrize("render", [render_rss, render_atom])

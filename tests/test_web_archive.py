@@ -10,6 +10,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from pipeline.feeds.publish import render_all_feeds
+from pipeline.store.assignments import assign_pending
 from pipeline.store.engine import write_session
 from pipeline.store.papers import upsert_page
 from pipeline.topics import load_topics, topics_file
@@ -239,6 +240,7 @@ def test_hostile_titles_are_escaped_on_every_page(site, now):
     papers = [(HOSTILE_TITLE, "a long context <b onclick=x>abstract</b> javascript:alert(3)", None)]
     with write_session(engine) as session:
         upsert_page(session=session, page=page(DAY2, papers, source="evil"), now=now)
+    assign_pending(engine, load_topics(topics_file(None)))  # as an ingest does
     for path in (f"/editions/{DAY2}", "/topics/long-context", "/search?q=script"):
         response = client.get(path)
         assert response.status_code == 200
@@ -246,13 +248,16 @@ def test_hostile_titles_are_escaped_on_every_page(site, now):
         assert "<script>alert(1)</script>" in page_.text, path
 
 
-def test_topic_page_cache_follows_new_ingests(site, now):
+def test_topic_page_follows_new_ingests(site, now):
+    """The page reads the stored assignments: what an ingest assigned shows at once."""
     _cfg, engine, client = site
     assert "Ring Attention" not in client.get("/topics/long-context").text
     later = DAY2 + timedelta(days=1)
     papers = [("Ring Attention for Long Context", "near-infinite context.", "2310.01889")]
     with write_session(engine) as session:
         upsert_page(session=session, page=page(later, papers), now=now)
+    assert "Ring Attention" not in client.get("/topics/long-context").text  # not assigned yet
+    assign_pending(engine, load_topics(topics_file(None)))  # what every ingest does next
     assert "Ring Attention for Long Context" in client.get("/topics/long-context").text
 
 

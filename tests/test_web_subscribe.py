@@ -327,6 +327,20 @@ def test_failed_delivery_is_503_and_does_not_count(tmp_path, engine, clock):
     assert mailed == [False]
 
 
+def test_subscribe_to_everything_from_the_form(site):
+    """The form offers "Everything" (all): confirmed, it is the subscription to every paper."""
+    cfg, engine, client = site
+    form = parse_page(client.get("/subscribe").text)
+    boxes = [a for t, a in form.tags if t == "input" and a.get("name") == "topics"]
+    assert boxes[0]["value"] == "all" and "Everything" in form.text
+    post_subscribe(client, "ann@example.org", "all", "long-context")  # all stands alone
+    [message] = eml_messages(cfg)
+    assert "Everything" in message.get_body(("plain",)).get_content()
+    done = client.post(local(confirm_link(message)))
+    assert "Everything" in parse_page(done.text).text
+    assert subscribers(engine) == {"ann@example.org": ("active", ("all",))}
+
+
 def test_unexpected_error_is_a_500_page_with_security_headers_and_nothing_counts_as_mailed(
     site, monkeypatch
 ):

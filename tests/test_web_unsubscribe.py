@@ -159,6 +159,19 @@ def test_preferences_refuse_unknown_topics_and_missing_csrf(site):
     assert state(engine) == ("active", ("long-context",))
 
 
+def test_preferences_offer_and_keep_everything(site):
+    engine, client, token = site
+    path = f"/preferences/{token}"
+    assert "Everything" in client.get(path).text
+    csrf = csrf_of(client, path)
+    saved = client.post(path, data={"csrf": csrf, "topics": ["all", "efficiency"]})
+    assert saved.status_code == 200 and "saved" in parse_page(saved.text).text
+    assert [a["value"] for a in parse_page(saved.text).inputs("topics") if "checked" in a] == [
+        "all"
+    ]
+    assert state(engine) == ("active", ("all",))
+
+
 def test_preferences_change_frequency_and_keep_it_when_the_field_is_absent(site):
     engine, client, token = site
     path = f"/preferences/{token}"

@@ -71,7 +71,8 @@ COMMANDS: dict[str, LazyCommand] = {
     ),
     "topics": LazyCommand(
         "pipeline.cli.topic_cmds:topics",
-        "Topic rules (config/topics.toml or topics_file): list, explain a paper, preview a topic.",
+        "Topic rules (config/topics.toml or topics_file): list, explain a paper, preview a topic, "
+        "stats, reassign.",
     ),
     "feeds": LazyCommand(
         "pipeline.cli.feed_cmds:feeds",

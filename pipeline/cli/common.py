@@ -5,6 +5,8 @@ and closed with the command; the date option. Commands print around one facade c
 from __future__ import annotations
 
 import os
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -60,3 +62,25 @@ def parse_date(_ctx: click.Context, _param: click.Parameter, value: str | None) 
         return date.fromisoformat(value)
     except ValueError:
         raise click.BadParameter(f"{value!r} is not a date like 2026-03-14") from None
+
+
+def progress_printer(every: float = 2.0) -> Callable[[str, int, int], None]:
+    """A progress callback for topic assignments: quiet for a stage that takes less than
+    ``every`` seconds; else a line on stderr every ``every`` seconds and one at its end."""
+    started: dict[str, float] = {}
+    last = [0.0]
+    words = {
+        "corpus": "counting corpus terms",
+        "papers": "assigning new papers",
+        "rescan": "reassigning edited topics",
+    }
+
+    def report(what: str, done: int, total: int) -> None:
+        now = time.monotonic()
+        started.setdefault(what, now)
+        if now - started[what] < every or (done < total and now - last[0] < every):
+            return
+        last[0] = now
+        click.echo(f"{words.get(what, what)}: {done}/{total} paper(s)", err=True)
+
+    return report

@@ -137,6 +137,7 @@ def papers(
                         "last_seen": paper.last_seen.isoformat(),
                         "times_seen": paper.times_seen,
                         "links": list(paper.links),
+                        "topics": list(paper.topics),
                     },
                     ensure_ascii=False,
                 )

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from pipeline.cli.common import App, pass_app
+from pipeline.cli.common import App, pass_app, progress_printer
 from pipeline.cli.ingest_cmds import ingest_summary, page_line
 from pipeline.errors import LockedError
 from pipeline.records import Failure, PageReport
@@ -57,6 +57,7 @@ def run(app: App, extra_pages: tuple[Path, ...], offline: bool, no_email: bool) 
             on_page=on_page,
             on_failure=on_failure,
             email=not no_email,
+            on_progress=progress_printer(every=10.0),
         )
     except LockedError as exc:  # cron and the scheduler overlapping is normal: not a failure
         click.echo(f"{exc}; nothing done", err=True)

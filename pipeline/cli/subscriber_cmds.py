@@ -8,7 +8,7 @@ import click
 
 from pipeline.cli.common import App, pass_app
 from pipeline.errors import ConfigError
-from pipeline.records import FREQUENCIES, SUBSCRIBER_STATUSES
+from pipeline.records import ALL_TOPICS, FREQUENCIES, SUBSCRIBER_STATUSES
 
 
 def _topic_list(text: str) -> list[str]:
@@ -22,7 +22,13 @@ def subscribers() -> None:
 
 @subscribers.command("add")
 @click.argument("email")
-@click.option("--topics", required=True, metavar="SLUG,SLUG", help="Comma-separated topic slugs.")
+@click.option(
+    "--topics",
+    default="all",
+    show_default=True,
+    metavar="SLUG,SLUG",
+    help='Comma-separated topic slugs; "all" is every paper (those in no topic under "Other").',
+)
 @click.option(
     "--frequency",
     type=click.Choice(FREQUENCIES, case_sensitive=False),
@@ -31,7 +37,8 @@ def subscribers() -> None:
 )
 @pass_app
 def add_cmd(app: App, email: str, topics: str, frequency: str | None) -> None:
-    """Subscribe EMAIL to topics (again: updates topics and frequency, re-activates)."""
+    """Subscribe EMAIL to topics, by default to everything (again: updates topics and
+    frequency, re-activates)."""
     record, what = app.pb.add_subscriber(email, _topic_list(topics), frequency=frequency)
     how_often = record.frequency_text(app.now().date())
     click.echo(f"{what}: {record.email} ({', '.join(record.topics)}; {how_often})")
@@ -56,7 +63,7 @@ def list_cmd(app: App, status: str | None) -> None:
     """List subscribers: address, status, topics (those no longer configured are marked),
     frequency."""
     found = app.pb.subscribers(status)
-    configured = {topic.slug for topic in app.pb.topics}
+    configured = {ALL_TOPICS, *(topic.slug for topic in app.pb.topics)}
     today = app.now().date()
     for sub in found:
         topics = [s if s in configured else f"{s} (not configured)" for s in sub.topics]

@@ -1,4 +1,4 @@
-"""From stored papers to feed records: topic selection, GUIDs, dates, links, summaries.
+"""From stored papers to feed records: GUIDs, dates, links, summaries.
 
 Pure; no I/O. Everything here derives from stored data (paper key, first/last seen, rank on
 the first day) and from the tagging entity frozen in the store at init, never from the run time
@@ -8,14 +8,13 @@ or from ``site_url``, so a paper keeps its GUID and dates forever (docs/reliabil
 from __future__ import annotations
 
 import html
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from urllib.parse import quote, urlsplit
 
 from pipeline.config import join_url
 from pipeline.identity import clean_text
 from pipeline.records import FeedEntry, FeedInput, StoredPaper
-from pipeline.topics import Topic, assign_topics
 
 ALL_SLUG = "all"
 # Entries of one listing date get distinct instants (W3C validator: DuplicateUpdated): the
@@ -33,34 +32,6 @@ _BIDI = dict.fromkeys([*range(0x202A, 0x202F), *range(0x2066, 0x206A)])
 def feed_text(value: str) -> str:
     """Plain text for a feed: controls and bidi overrides out, whitespace folded."""
     return clean_text(value.translate(_BIDI))
-
-
-def pick_topic_papers(
-    topics: Sequence[Topic], papers: Iterable[RankedPaper], *, limit: int
-) -> dict[str, list[RankedPaper]]:
-    """The newest ``limit`` papers of each topic and of ``all``, from papers read newest first.
-
-    Topics are computed from the rules on the fly rather than stored: users tune rules and must
-    see the effect on the next render without a migration or a re-index, and the scan stops as
-    soon as every feed is full, so the cost is that of the newest papers, not of the store. Only
-    a topic that matches fewer than ``limit`` papers in all history makes the scan go to the end.
-    """
-    picked: dict[str, list[RankedPaper]] = {ALL_SLUG: [], **{t.slug: [] for t in topics}}
-    open_slugs = {slug for slug in picked if limit > 0}
-    for paper, rank in papers:
-        if not open_slugs:
-            break
-        slugs = [ALL_SLUG]
-        open_topics = [t for t in topics if t.slug in open_slugs]
-        slugs += assign_topics(
-            open_topics, title=paper.title, abstract=paper.abstract, keywords=paper.keywords
-        )
-        for slug in slugs:
-            if slug in open_slugs:
-                picked[slug].append((paper, rank))
-                if len(picked[slug]) >= limit:
-                    open_slugs.discard(slug)
-    return picked
 
 
 def tag_uri(tagging_entity: str, specific: str) -> str:
@@ -144,6 +115,9 @@ def feed_entry(paper: StoredPaper, rank: int, *, tagging_entity: str) -> FeedEnt
     )
 
 
+DatedEntry = tuple[FeedEntry, date]  # an entry and its paper's last-seen day
+
+
 def build_feed(
     *,
     slug: str,
@@ -155,15 +129,33 @@ def build_feed(
     site_url: str,  # ends in '/' (Config.site_url)
     empty_updated: datetime,
 ) -> FeedInput:
-    """The feed record of one topic; ``empty_updated`` dates a feed with no entries.
+    """The feed record of one topic from its papers (see :func:`assemble_feed`)."""
+    entries = [(feed_entry(p, r, tagging_entity=tagging_entity), p.last_seen) for p, r in papers]
+    return assemble_feed(
+        slug=slug, title=title, description=description, author=author, entries=entries,
+        tagging_entity=tagging_entity, site_url=site_url, empty_updated=empty_updated,
+    )  # fmt: skip
+
+
+def assemble_feed(
+    *,
+    slug: str,
+    title: str,
+    description: str,
+    author: str,
+    entries: Sequence[DatedEntry],
+    tagging_entity: str,
+    site_url: str,  # ends in '/' (Config.site_url)
+    empty_updated: datetime,
+) -> FeedInput:
+    """The feed record of one topic from its entries; ``empty_updated`` dates a feed with none.
 
     Entries are ordered newest first-seen instant first, then by GUID. The feed's updated
     time is the latest instant its content changed: a new paper (its first-seen instant) or
     a recurring one (its last-seen day, which changes its summary). Never the run time.
     """
-    entries = [feed_entry(p, r, tagging_entity=tagging_entity) for p, r in papers]
-    entries.sort(key=lambda e: (-e.published.timestamp(), e.guid))
-    changed = [e.published for e in entries] + [day_start(p.last_seen) for p, _ in papers]
+    ordered = sorted((e for e, _ in entries), key=lambda e: (-e.published.timestamp(), e.guid))
+    changed = [e.published for e in ordered] + [day_start(seen) for _, seen in entries]
     return FeedInput(
         slug=slug,
         feed_id=tag_uri(tagging_entity, f"feed/{slug}"),
@@ -174,5 +166,5 @@ def build_feed(
         atom_url=join_url(site_url, f"feeds/{slug}.atom"),
         author=author,
         updated=max(changed, default=empty_updated),
-        entries=tuple(entries),
+        entries=tuple(ordered),
     )

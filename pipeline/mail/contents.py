@@ -12,7 +12,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from pipeline.records import Edition, EditionRef, FrozenPaper, LatePaper, StoredPaper
+from pipeline.records import (
+    ALL_TOPICS,
+    Edition,
+    EditionRef,
+    FrozenPaper,
+    LatePaper,
+    StoredPaper,
+)
 
 
 def community_order(row: FrozenPaper) -> tuple[bool, int, int, str]:
@@ -83,7 +90,15 @@ def late_note(late: Sequence[LatePaper]) -> str:
 def sections_for(
     edition: Edition, *, chosen: Sequence[str], titles: dict[str, str], per_topic: int, cap: int
 ) -> list[Section]:
-    """The sections of one topic set's message, ``edition`` already cut to those topics."""
+    """The sections of one topic set's message, ``edition`` already cut to those topics.
+
+    A subscriber to everything (``all``) gets every topic's papers and, in an "Other" section
+    after them, the papers no topic takes (issue 12).
+    """
+    everything = ALL_TOPICS in chosen
+    if everything:
+        chosen = [slug for slug in titles if slug != ALL_TOPICS]
+    other = [p for p in (*edition.new, *edition.recurring) if everything and not p.topics]
     if edition.kind == "weekly":
         sections, shown = [], set[str]()
         for slug in chosen:
@@ -94,11 +109,15 @@ def sections_for(
                 sections.append(Section(titles.get(slug, slug), picked, len(mine)))
         late = [item for item in edition.late if item.paper.key not in shown]
     else:
+        new = [p for p in edition.new if p.topics or not everything]
+        recurring = [p for p in edition.recurring if p.topics or not everything]
         sections = [
-            Section("New", edition.new[:cap], len(edition.new)),
-            Section("Back again", edition.recurring[:cap], len(edition.recurring), True),
+            Section("New", tuple(new[:cap]), len(new)),
+            Section("Back again", tuple(recurring[:cap]), len(recurring), True),
         ]
         late = list(edition.late)
+    if other:
+        sections.append(Section("Other", tuple(other[:cap]), len(other)))
     if late:
         papers = tuple(item.paper for item in late[:cap])
         sections.append(Section("Added late", papers, len(late), note=late_note(late)))

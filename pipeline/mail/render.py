@@ -33,7 +33,7 @@ from pipeline.errors import ConfigError, RenderError
 from pipeline.mail.contents import sections_for
 from pipeline.mail.headers import header_text
 from pipeline.mail.paper_view import paper_view
-from pipeline.records import Edition, StoredPaper
+from pipeline.records import ALL_TOPICS, Edition, StoredPaper
 
 HTML_TEMPLATE = "email/digest.html"
 TEXT_TEMPLATE = "email/digest.txt"
@@ -43,6 +43,7 @@ HTML_LIMIT = 100_000  # bytes; Gmail clips HTML over ~102 KB (docs/reliability.m
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 _MSGID = re.compile(r"^<[0-9a-f]{32}@[A-Za-z0-9.-]+>$")
 UNSUBSCRIBE_PLACEHOLDER = "https://paperboy.invalid/UNSUBSCRIBE-URL-PLACEHOLDER"
+EVERYTHING = "Everything"  # what a subscription to ALL_TOPICS is called
 
 
 @dataclass(frozen=True)
@@ -162,7 +163,11 @@ def digest_context(
     settings: EmailSettings,
     max_papers: int,
 ) -> dict[str, Any]:
-    """The template data for one topic set: the same for the HTML and the text part."""
+    """The template data for one topic set: the same for the HTML and the text part.
+
+    A subscriber to everything (``all``) gets the papers no topic takes in an "Other" section
+    (:func:`pipeline.mail.contents.sections_for`).
+    """
     limit = settings.abstract_chars
     sections = sections_for(
         edition,
@@ -180,7 +185,7 @@ def digest_context(
         "edition": edition.ref.label,
         "edition_long": _long_name(edition),
         "summary": _summary(edition),
-        "topics": [titles.get(slug, slug) for slug in chosen],
+        "topics": [{**titles, ALL_TOPICS: EVERYTHING}.get(slug, slug) for slug in chosen],
         "sections": [view for view in views if view[2]],
         "empty": edition.empty,
         "new_total": len(edition.new),
@@ -197,7 +202,8 @@ def edition_path(edition: Edition, chosen: Sequence[str]) -> str:
     if edition.kind == "weekly":
         return "editions"
     path = f"editions/{edition.day.isoformat()}"
-    return f"{path}?topic={quote(chosen[0])}" if len(chosen) == 1 else path
+    one = len(chosen) == 1 and chosen[0] != ALL_TOPICS
+    return f"{path}?topic={quote(chosen[0])}" if one else path
 
 
 def _long_name(edition: Edition) -> str:

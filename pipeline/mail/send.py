@@ -35,6 +35,7 @@ from pipeline.mail.render import (
 )
 from pipeline.mail.transports import Transport
 from pipeline.records import Edition, EditionRef, OutboxItem, Outcome
+from pipeline.store.assignments import assign_pending
 from pipeline.store.engine import read_session, write_session
 from pipeline.store.outbox import claim_due, finish, outbox_counts
 from pipeline.store.subscribers import flag_bouncing
@@ -192,7 +193,12 @@ def prepare_edition(
     replan: bool = True,
 ) -> tuple[Edition, EmailReport]:
     """Freeze the edition (a date: the daily one) unless it is, plan its outbox rows, expire
-    stale claims, all in one write transaction (:func:`pipeline.mail.plan.plan_edition`)."""
+    stale claims, all in one write transaction (:func:`pipeline.mail.plan.plan_edition`).
+
+    Topics are assigned first (a no-op unless papers are pending): an edition freezes its
+    papers' stored topics, which decide who gets what.
+    """
+    assign_pending(engine, job.topics)
     ref = day if isinstance(day, EditionRef) else EditionRef.daily(day)
     plan = plan_edition(
         engine=engine, ref=ref, job=job, now=now, replan=replan, resend_uncertain=resend_uncertain

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -12,7 +11,8 @@ from sqlmodel import Session, col, select
 
 from pipeline.records import StoredPaper
 from pipeline.store.tables import Appearance, Digest, Paper
-from pipeline.topics import Topic, assign_topics
+from pipeline.store.topic_papers import with_topics
+from pipeline.topics import Topic
 
 SEARCH_LIMIT = 50  # papers per search result page
 
@@ -43,13 +43,6 @@ def list_editions(*, session: Session, limit: int = 400) -> list[EditionSummary]
     return [EditionSummary(day, int(n), int(new)) for day, n, new in session.execute(query)]
 
 
-def with_topics(paper: StoredPaper, topics: Sequence[Topic]) -> StoredPaper:
-    slugs = assign_topics(
-        topics, title=paper.title, abstract=paper.abstract, keywords=paper.keywords
-    )
-    return dataclasses.replace(paper, topics=slugs)
-
-
 def _like_pattern(text: str) -> str:
     escaped = text.casefold().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
@@ -58,7 +51,8 @@ def _like_pattern(text: str) -> str:
 def search_titles(
     *, session: Session, query: str, topics: Sequence[Topic], limit: int = SEARCH_LIMIT
 ) -> list[StoredPaper]:
-    """Papers whose title contains ``query`` (any case; ``%``/``_`` literal), newest first."""
+    """Papers whose title contains ``query`` (any case; ``%``/``_`` literal), newest first,
+    labelled with their stored topics."""
     rows = session.exec(
         select(Paper)
         .where(func.lower(col(Paper.title)).like(_like_pattern(query), escape="\\"))
@@ -80,7 +74,7 @@ def search_titles(
         )
         for p in rows
     ]
-    return [with_topics(paper, topics) for paper in found]
+    return with_topics(session=session, papers=found, order=[t.slug for t in topics])
 
 
 def store_version(*, session: Session) -> tuple[object, ...]:

@@ -20,12 +20,13 @@ from pipeline.records import Edition, StoredPaper
 from pipeline.store.paper_meta import rank_by_votes, with_metadata
 from pipeline.store.papers import paper_record
 from pipeline.store.tables import Appearance, Digest, OutboxMessage, Paper
-from pipeline.topics import Topic, assign_topics
+from pipeline.store.topic_papers import topics_of
+from pipeline.topics import Topic
 
 
 def select_edition(*, session: Session, day: date, topics: Sequence[Topic]) -> Edition:
-    """Papers listed on ``day``, by upvotes, best rank then key, with topics, community values
-    and history up to ``day``."""
+    """Papers listed on ``day``, by upvotes, best rank then key, with their stored topics (in
+    the order of ``topics``), community values and history up to ``day``."""
     best_rank = func.min(col(Appearance.rank)).label("best_rank")
     ranked = (
         select(col(Appearance.paper_id), best_rank)
@@ -48,12 +49,11 @@ def select_edition(*, session: Session, day: date, topics: Sequence[Topic]) -> E
     )
     new: list[StoredPaper] = []
     recurring: list[StoredPaper] = []
+    order = [t.slug for t in topics]
+    stored = topics_of(session=session, keys=[paper.key for paper, _ in rows], order=order)
     for paper, _rank in rows:
         record = paper_record(paper, times_seen=int(seen_until.get(paper.id, 1)))
-        slugs = assign_topics(
-            topics, title=paper.title, abstract=paper.abstract, keywords=paper.keywords
-        )
-        record = dataclasses.replace(record, topics=slugs)
+        record = dataclasses.replace(record, topics=stored.get(paper.key, ()))
         (new if paper.first_seen >= day else recurring).append(record)
     # ranked by the community: most upvoted first, then page rank (issue 13)
     new, recurring = (with_metadata(session=session, papers=papers) for papers in (new, recurring))

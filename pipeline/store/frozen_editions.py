@@ -26,7 +26,8 @@ from pipeline.store.engine import insert_for
 from pipeline.store.paper_meta import with_metadata
 from pipeline.store.papers import paper_record
 from pipeline.store.tables import Appearance, MailEdition, MailEditionPaper, Paper
-from pipeline.topics import Topic, assign_topics
+from pipeline.store.topic_papers import topics_of
+from pipeline.topics import Topic
 
 _CHUNK = 500
 
@@ -113,6 +114,9 @@ def freeze_edition(
     rows = [(p, d, r, False) for p, d, r in main]
     rows += [(p, d, r, True) for p, d, r in _late_listings(session, ref, late_since)]
     papers = _papers(session, sorted({p for p, _d, _r, _late in rows}))
+    # the stored assignments (pipeline.store.assignments; the mail stage assigns first)
+    order = [t.slug for t in topics]
+    stored = topics_of(session=session, keys=[p.key for p in papers.values()], order=order)
     values = [
         {
             "edition_id": int(inserted[0]),
@@ -122,7 +126,7 @@ def freeze_edition(
             "rank": rank,
             "recurring": papers[paper_id].first_seen < day,
             "late": late,
-            "topics": list(_topics(papers[paper_id], topics)),
+            "topics": list(stored.get(papers[paper_id].key, ())),
         }
         for paper_id, day, rank, late in sorted(rows, key=lambda row: (row[1], row[2], row[0]))
     ]
@@ -140,12 +144,6 @@ def _papers(session: Session, ids: Sequence[int]) -> dict[int, Paper]:
             {int(p.id or 0): p for p in session.exec(select(Paper).where(col(Paper.id).in_(chunk)))}
         )
     return found
-
-
-def _topics(paper: Paper, topics: Sequence[Topic]) -> tuple[str, ...]:
-    return assign_topics(
-        topics, title=paper.title, abstract=paper.abstract, keywords=paper.keywords
-    )
 
 
 def frozen_papers(*, session: Session, ref: EditionRef) -> list[FrozenPaper] | None:

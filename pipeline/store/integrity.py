@@ -6,8 +6,12 @@ store returns none.
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import text
 from sqlmodel import Session
+
+from pipeline.store.tables import PENDING_TRIGGERS
 
 # (what must hold, query returning rows that break it)
 CHECKS: tuple[tuple[str, str], ...] = (
@@ -77,4 +81,29 @@ def check_store(*, session: Session, limit: int = 5) -> list[str]:
         if rows:
             more = " ..." if len(rows) > limit else ""
             problems.append(f"{rule}: broken for {', '.join(rows[:limit])}{more}")
+    missing = missing_triggers(session=session)
+    if missing:  # e.g. a SQLite migration that rebuilt a table (batch mode) dropped them
+        problems.append(
+            f"topic triggers missing: {', '.join(missing)} (changed papers would keep stale "
+            "topics; recreate them as in pipeline/store/tables.py PENDING_TRIGGERS)"
+        )
     return problems
+
+
+def missing_triggers(*, session: Session) -> list[str]:
+    """The pending-topics triggers (pipeline.store.tables.PENDING_TRIGGERS) not in the store."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "sqlite":
+        query = "SELECT name FROM sqlite_master WHERE type = 'trigger'"
+    elif dialect == "postgresql":  # in the schema the store's tables are in (search_path)
+        query = (
+            "SELECT t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid"
+            " WHERE NOT t.tgisinternal AND c.oid IN"
+            " (to_regclass('paper'), to_regclass('appearance'), to_regclass('paper_meta'))"
+        )
+    else:
+        return []
+    found = {str(name) for (name,) in session.execute(text(query))}
+    wanted = [re.search(r"TRIGGER (?:IF NOT EXISTS )?(\w+)", statement) for statement in
+              PENDING_TRIGGERS.get(dialect, ())]  # fmt: skip
+    return sorted({m.group(1) for m in wanted if m} - found)

@@ -16,6 +16,7 @@ from datetime import date, datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine, case, distinct, func, or_, update
+from sqlalchemy import select as select_columns
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlmodel import Session, col, select
 
@@ -268,6 +269,30 @@ def store_page(
     return report
 
 
+# The paper columns a StoredPaper is made of, in the order of its fields (see record_from_row).
+RECORD_COLUMNS = (
+    "key",
+    "title",
+    "abstract",
+    "arxiv_id",
+    "links",
+    "first_seen",
+    "last_seen",
+    "times_seen",
+    "authors",
+    "keywords",
+)
+
+
+def record_from_row(row: Any) -> StoredPaper:
+    """The record of a row that starts with :data:`RECORD_COLUMNS` (JSON lists made tuples)."""
+    key, title, abstract, arxiv_id, links, first, last, times, authors, keywords = row[:10]
+    return StoredPaper(
+        key, title, abstract, arxiv_id, tuple(links), first, last, times,
+        tuple(authors), tuple(keywords),
+    )  # fmt: skip
+
+
 def paper_record(paper: Paper, *, times_seen: int | None = None) -> StoredPaper:
     """The record of a paper row (``times_seen`` overridden, e.g. counted up to an edition)."""
     return StoredPaper(
@@ -359,8 +384,13 @@ def iter_papers_newest_first(
 ) -> Iterator[tuple[StoredPaper, int]]:
     """Every paper, newest first seen first (then key), with its best rank on that first day.
 
-    Reads in keyset-paginated batches over the ``first_seen`` index, so a caller that stops
-    early (a feed that is full) reads only what it needs.
+    Reads keyset pages of ``batch`` papers along ``ix_paper_newest`` (first_seen DESC, key), so
+    a caller that stops early reads only what it needs, and every page costs the same however
+    deep it is: a page starts at ``first_seen <= d AND (first_seen < d OR key > k)``, a range on
+    the index's leading column. (The plain ``first_seen < d OR (first_seen = d AND key > k)`` is
+    not sargable: SQLite walked or sorted the whole table for every page, 220 s to read 1M
+    papers. A row value cannot say it either: the order is DESC on one column, ASC on the other.)
+    Only the columns a :class:`StoredPaper` needs are read.
     """
     first_rank = (
         select(func.min(col(Appearance.rank)))
@@ -370,23 +400,24 @@ def iter_papers_newest_first(
         )
         .scalar_subquery()
     )
+    columns = [getattr(Paper, name) for name in RECORD_COLUMNS]
     cursor: tuple[date, str] | None = None
     while True:
-        query = select(Paper, first_rank).order_by(col(Paper.first_seen).desc(), col(Paper.key))
+        query = select_columns(*columns, first_rank).order_by(
+            col(Paper.first_seen).desc(), col(Paper.key)
+        )
         if cursor is not None:
             seen, key = cursor
             query = query.where(
-                or_(
-                    col(Paper.first_seen) < seen,
-                    (col(Paper.first_seen) == seen) & (col(Paper.key) > key),
-                )
+                col(Paper.first_seen) <= seen,
+                or_(col(Paper.first_seen) < seen, col(Paper.key) > key),
             )
-        rows = session.exec(query.limit(batch)).all()
-        for paper, rank in rows:
-            yield paper_record(paper), int(rank) if rank is not None else 1
+        rows = session.execute(query.limit(batch)).all()
+        for row in rows:
+            yield record_from_row(row), int(row[-1]) if row[-1] is not None else 1
         if len(rows) < batch:
             return
-        cursor = (rows[-1][0].first_seen, rows[-1][0].key)
+        cursor = (rows[-1].first_seen, rows[-1].key)
 
 
 def listing_dates(*, session: Session, source: str, start: date, end: date) -> set[date]:

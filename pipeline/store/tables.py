@@ -10,7 +10,18 @@ every dialect (:class:`UTCDateTime`); SQLite would otherwise drop the zone.
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, MetaData, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    UniqueConstraint,
+    column,
+    event,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
@@ -58,6 +69,8 @@ class Paper(SQLModel, table=True):
     """A paper, whatever page or source it came from."""
 
     __tablename__ = "paper"
+    # Newest first, then key: the order of feeds and of iter_papers_newest_first (keyset pages).
+    __table_args__ = (Index("ix_paper_newest", column("first_seen").desc(), "key"),)
 
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(unique=True, max_length=600)  # "arxiv:<id>" or "title:<folded>"; never changes
@@ -219,6 +232,159 @@ class SubscribeRequest(SQLModel, table=True):
     mailed: bool = False  # False: refused by a limit or the honeypot (no mail went out)
     created_at: datetime = _utc_column(nullable=False)
     confirmed_at: datetime | None = _utc_column(nullable=True)
+
+
+class PaperTopic(SQLModel, table=True):
+    """A topic a paper belongs to, assigned once when the paper is stored or changes, or when
+    the topic's rules change (:mod:`pipeline.store.assignments`); read by feeds, emails and the
+    web through ``ix_paper_topic_newest``."""
+
+    __tablename__ = "paper_topic"
+    __table_args__ = (
+        # paper_id too: a feed reads its ids from the index alone (a covering index)
+        Index(
+            "ix_paper_topic_newest", "topic", column("first_seen").desc(), "paper_key", "paper_id"
+        ),
+    )
+
+    paper_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("paper.id", ondelete="CASCADE"), primary_key=True, nullable=False
+        )
+    )
+    topic: str = Field(primary_key=True, max_length=63)  # a topic slug
+    # Copies of the paper's first_seen and key (the key never changes; first_seen is rewritten
+    # whenever the paper is reassigned, which every change of the paper triggers), so that a
+    # topic's newest papers are one index range: no join, no sort over the whole topic.
+    first_seen: date
+    paper_key: str = Field(max_length=600)
+
+
+class TopicPending(SQLModel, table=True):
+    """Papers whose topics must be (re)assigned: filled by database triggers on every write to
+    ``paper`` or ``appearance`` (so in the transaction that stores a page, whatever code wrote
+    it), emptied by :func:`pipeline.store.assignments.assign_pending`."""
+
+    __tablename__ = "topic_pending"
+
+    paper_id: int = Field(primary_key=True)  # no foreign key: a deleted paper is pending too
+    inserted: bool = False  # the paper was created since: count it in the corpus statistics
+
+
+class CorpusTerm(SQLModel, table=True):
+    """Document frequencies of similarity terms (:mod:`pipeline.similarity`) over the stored
+    papers, for ``like`` topics (:mod:`pipeline.store.corpus`): ``papers`` is kept up to date,
+    ``frozen`` is the snapshot topics are scored with."""
+
+    __tablename__ = "corpus_term"
+
+    term: str = Field(primary_key=True, max_length=64)
+    papers: int = 0
+    frozen: int = 0
+
+
+class FeedEntryCache(SQLModel, table=True):
+    """A paper's feed item as the feeds stage last built it (:mod:`pipeline.store.feed_cache`),
+    so a render reads it instead of rebuilding it. ``version`` names the rendering code and the
+    GUID tagging entity it was built with; a change of the paper (it becomes pending) deletes
+    the row when the paper is next assigned, which every render does first."""
+
+    __tablename__ = "feed_entry"
+
+    paper_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("paper.id", ondelete="CASCADE"), primary_key=True, nullable=False
+        )
+    )
+    version: str = Field(max_length=64)
+    guid: str
+    title: str
+    link: str
+    summary_html: str
+    published: datetime = _utc_column(nullable=False)
+    last_seen: date
+
+
+# Triggers that mark papers pending (TopicPending), as plain SQL per dialect; migration 0003 runs
+# the same statements, and tests/test_assignments.py checks both ways of building a store end
+# with the same triggers. Every write to a paper, its appearances or its community values
+# (what feeds, emails and pages show) marks the paper; an UPDATE only if a value changed, since
+# some writers update unconditionally (upsert_metadata rewrites a page's paper_meta rows on every
+# ingest, also of an unchanged page). A column added to one of these tables must be added here
+# (and in a migration). Both dialects upsert the mark: on PostgreSQL, DO UPDATE (unlike DO
+# NOTHING) waits for an assigner that holds the pending row (SELECT ... FOR UPDATE), so a change
+# committed while the assigner scored the old text leaves the paper pending instead of lost.
+_MARK = (
+    "INSERT INTO topic_pending (paper_id, inserted) VALUES ({id}, {fresh}) ON CONFLICT (paper_id)"
+    " DO UPDATE SET inserted = topic_pending.inserted OR excluded.inserted"
+)
+# table: (its paper id column, the columns whose change matters, those stored as JSON)
+_MARKED = {
+    "paper": (
+        "id",
+        ("key", "arxiv_id", "title", "abstract", "text_date", "links", "authors", "keywords",
+         "first_seen", "last_seen", "times_seen"),
+        ("links", "authors", "keywords"),
+    ),
+    "appearance": ("paper_id", ("paper_id", "digest_id", "listing_date", "rank"), ()),
+    "paper_meta": (
+        "paper_id",
+        ("upvotes", "comments", "github_stars", "ai_summary", "ai_summary_date", "github_repo",
+         "github_repo_date", "project_page", "project_page_date", "hf_id"),
+        (),
+    ),
+}  # fmt: skip
+
+
+def _sqlite_triggers() -> tuple[str, ...]:
+    found = []
+    for table, (ref, columns, _json) in _MARKED.items():
+        fresh = "1" if table == "paper" else "0"
+        changed = " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in columns)
+        for op, row, when in (("insert", "NEW", ""), ("update", "NEW", f" WHEN {changed}"),
+                              ("delete", "OLD", "")):  # fmt: skip
+            mark = _MARK.format(id=f"{row}.{ref}", fresh=fresh if op == "insert" else "0")
+            found.append(
+                f"CREATE TRIGGER IF NOT EXISTS topic_pending_{table}_{op} AFTER {op.upper()}"
+                f" ON {table}{when} BEGIN {mark}; END"
+            )
+    return tuple(found)
+
+
+def _postgresql_triggers() -> tuple[str, ...]:
+    # One function per table, the change test in its body: a WHEN clause would tie the trigger
+    # to the columns it names, and PostgreSQL then refuses to ALTER them.
+    found = []
+    for table, (ref, columns, json) in _MARKED.items():
+        cast = {c: "::text" if c in json else "" for c in columns}  # json has no equality
+        changed = " OR ".join(
+            f"OLD.{c}{cast[c]} IS DISTINCT FROM NEW.{c}{cast[c]}" for c in columns
+        )
+        fresh = "TG_OP = 'INSERT'" if table == "paper" else "false"
+        found += [
+            f"CREATE OR REPLACE FUNCTION topic_pending_{table}() RETURNS trigger"
+            " LANGUAGE plpgsql AS $$ DECLARE pid integer; BEGIN"
+            f" IF TG_OP = 'UPDATE' AND NOT ({changed}) THEN RETURN NULL; END IF;"
+            f" IF TG_OP = 'DELETE' THEN pid := OLD.{ref}; ELSE pid := NEW.{ref}; END IF; "
+            + _MARK.format(id="pid", fresh=fresh)
+            + "; RETURN NULL; END $$",
+            f"CREATE OR REPLACE TRIGGER topic_pending_{table} AFTER INSERT OR UPDATE OR DELETE"
+            f" ON {table} FOR EACH ROW EXECUTE FUNCTION topic_pending_{table}()",
+        ]
+    return tuple(found)
+
+
+PENDING_TRIGGERS: dict[str, tuple[str, ...]] = {
+    "sqlite": _sqlite_triggers(),
+    "postgresql": _postgresql_triggers(),
+}
+
+
+@event.listens_for(metadata, "after_create")
+def _create_pending_triggers(_target: MetaData, connection: Any, **_kw: Any) -> None:
+    """``create_all`` (a store built from the models) gets the triggers too."""
+    for statement in PENDING_TRIGGERS.get(connection.dialect.name, ()):
+        connection.exec_driver_sql(statement)
 
 
 class RunLog(SQLModel, table=True):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -18,8 +18,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from pipeline.config import Config
-from pipeline.mail.render import EmailEnvs, EmailSettings, check_autoescape
+from pipeline.mail.render import EVERYTHING, EmailEnvs, EmailSettings, check_autoescape
 from pipeline.mail.transports import Transport
+from pipeline.records import ALL_TOPICS
 from pipeline.store.subscribe_requests import RateLimits
 from pipeline.topics import Topic
 from pipeline.web.tokens import Tokens, new_nonce
@@ -49,7 +50,6 @@ class Web:
     limits: RateLimits
     now: Callable[[], datetime]
     transport: Callable[[datetime], Transport]
-    cache: dict[tuple[object, ...], Any] = field(default_factory=dict)  # see pages.topic
     # [web] trusted_proxies, parsed: whose X-Forwarded-For is believed (pipeline.web.forms)
     trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
 
@@ -60,8 +60,8 @@ class Web:
 
     @property
     def titles(self) -> Mapping[str, str]:
-        """Topic slug -> title."""
-        return {t.slug: t.title for t in self.topics}
+        """Topic slug -> title (and ``all`` -> "Everything")."""
+        return {ALL_TOPICS: EVERYTHING, **{t.slug: t.title for t in self.topics}}
 
     def topic(self, slug: str) -> Topic | None:
         """The configured topic ``slug``, or None."""

@@ -73,7 +73,7 @@ async def confirm(request: Request) -> Response:
     if record is None:
         return web.message("Invalid link", _BAD_LINK, status=400)
     token = unsubscribe_token(web.secret, record.token_nonce)
-    topics = [topic_view(t) for t in web.topics if t.slug in record.topics]
+    topics = [{"title": web.titles[s]} for s in record.topics if s in web.titles]
     context = {"topics": topics, "token": token, "frequency": record.frequency}
     return web.page("confirmed", context)
 

@@ -12,25 +12,19 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from pipeline.feeds.items import ALL_SLUG, pick_topic_papers
+from pipeline.feeds.items import ALL_SLUG
 from pipeline.feeds.publish import FEED_NAME, FEEDS_DIR, INDEX_NAME
 from pipeline.records import Edition, StoredPaper
-from pipeline.store.archive import (
-    EditionSummary,
-    list_editions,
-    search_titles,
-    store_version,
-    with_topics,
-)
+from pipeline.store.archive import EditionSummary, list_editions, search_titles
 from pipeline.store.editions import select_edition
 from pipeline.store.engine import read_session
 from pipeline.store.paper_meta import with_metadata
-from pipeline.store.papers import iter_papers_newest_first, last_listing_date
+from pipeline.store.papers import last_listing_date
+from pipeline.store.topic_papers import topic_papers, with_topics
 from pipeline.web.conditional import MEDIA_TYPES, etag_for, http_date, is_not_modified
 from pipeline.web.context import web_of
 from pipeline.web.views import clean_query, papers_view, topic_view
 
-CACHE_ENTRIES = 256  # topic pages kept in memory (cleared when full)
 TOPIC_LIMIT = 50  # newest papers shown on a topic page
 FEED_CACHE_SECONDS = 900  # readers poll every few minutes to hours; feeds change once a day
 
@@ -96,17 +90,12 @@ async def topic(request: Request) -> Response:
         return web.message("Not found", "There is no topic at this address.", status=404)
 
     def load() -> list[StoredPaper]:
-        # Scoring scans papers newest first until the topic has enough: cache per store state.
+        # The stored assignments, one index range (pipeline.store.topic_papers): no scoring.
         with read_session(web.engine) as session:
-            key = (chosen.slug, *store_version(session=session))
-            if key not in web.cache:
-                if len(web.cache) > CACHE_ENTRIES:
-                    web.cache.clear()
-                papers = iter_papers_newest_first(session=session)
-                picked = pick_topic_papers([chosen], papers, limit=TOPIC_LIMIT)[chosen.slug]
-                web.cache[key] = [with_topics(paper, web.topics) for paper, _rank in picked]
-            # upvotes move without a new digest (store_version): read them on every request
-            return with_metadata(session=session, papers=web.cache[key])
+            picked = topic_papers(session=session, slug=chosen.slug, limit=TOPIC_LIMIT)
+            order = [t.slug for t in web.topics]
+            labelled = with_topics(session=session, papers=[p for p, _ in picked], order=order)
+            return with_metadata(session=session, papers=labelled)  # current upvotes
 
     papers = await run_in_threadpool(load)
     context = {"topic": topic_view(chosen), "papers": papers_view(papers, web.titles)}

@@ -8,4 +8,4 @@ with :data:`HEAD_REVISION` and loads Alembic only when a migration is due
 # The newest revision in versions/. ADDING A REVISION? Set this to its id (the new script's
 # ``revision``), else stores are not upgraded to it at start-up. tests/test_migrations.py
 # checks it against Alembic's ScriptDirectory.get_current_head().
-HEAD_REVISION = "0004"
+HEAD_REVISION = "0003"
