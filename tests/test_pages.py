@@ -162,16 +162,17 @@ def _copy(template: Path, target: str) -> Engine:
           HealthCheck.function_scoped_fixture])  # fmt: skip
 @given(removed=st.sets(st.integers(0, len(PROPERTY_PAGES) - 1), min_size=1))
 def test_removing_pages_equals_never_ingesting_them(empty_store: Path, removed: set[int]) -> None:
-    kept = [p for i, p in enumerate(PROPERTY_PAGES) if i not in removed]
+    # a stored page is a (source, date): removing it takes out every page read for that date
+    gone = {(PROPERTY_PAGES[i].source, PROPERTY_PAGES[i].listing_date) for i in removed}
+    kept = [p for p in PROPERTY_PAGES if (p.source, p.listing_date) not in gone]
     with tempfile.TemporaryDirectory() as folder:
         full = _copy(empty_store, f"{folder}/full.db")
         for page in PROPERTY_PAGES:
             with write_session(full) as session:
                 upsert_page(session=session, page=page, now=NOW)
         pb = Paperboy(make_config(Path(folder)), engine=full, clock=fixed_clock(NOW), topics=())
-        for index in sorted(removed):
-            page = PROPERTY_PAGES[index]
-            pb.remove_page(page.source, page.listing_date)
+        for source, day in sorted(gone):
+            pb.remove_page(source, day)
         partial = _copy(empty_store, f"{folder}/partial.db")
         for page in kept:
             with write_session(partial) as session:

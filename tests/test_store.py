@@ -240,7 +240,9 @@ def dump(engine: Engine) -> dict[str, list[tuple[object, ...]]]:
         " times_seen FROM paper ORDER BY key",
         "aliases": "SELECT a.alias, p.key FROM paper_alias a JOIN paper p ON p.id = a.paper_id"
         " ORDER BY a.alias",
-        "digests": "SELECT source, listing_date, content_hash, paper_count FROM digest"
+        # content_hash and origin name the page read last for the date (a skip-a-reread
+        # validator, order-dependent by design); paper_count is the union of the date's pages
+        "digests": "SELECT source, listing_date, paper_count FROM digest"
         " ORDER BY source, listing_date",
         "appearances": "SELECT p.key, d.source, d.listing_date, a.listing_date, a.rank"
         " FROM appearance a JOIN paper p ON p.id = a.paper_id JOIN digest d ON d.id = a.digest_id"
@@ -274,6 +276,10 @@ PROPERTY_PAGES = [
         ("Epsilon", "e0"),
     ),
     page(date(2026, 3, 5)),  # an empty day
+    # issue 15.1: a second page for a date already listed, smaller (a same-day snapshot, a
+    # re-fetch returning fewer entries) and with a paper in another rank, and an empty one
+    page(date(2026, 3, 3), ("Delta", "d1"), ("Eta", "h1")),
+    page(date(2026, 3, 2), source="other"),
 ]
 
 
@@ -295,9 +301,15 @@ def test_store_state_independent_of_ingest_order_and_repeats(
         got = dump(eng)
         with read_session(eng) as session:
             problems = check_store(session=session)
+            hashes = session.execute(
+                select(Digest.source, Digest.listing_date, Digest.content_hash)
+            )
+            last_read = {(source, day): digest for source, day, digest in hashes}
         eng.dispose()
     assert got == EXPECTED_DUMP
     assert problems == []
+    read = {(p.source, p.listing_date, p.content_hash) for p in PROPERTY_PAGES}
+    assert {(source, day, digest) for (source, day), digest in last_read.items()} <= read
 
 
 def _expected_dump() -> dict[str, list[tuple[object, ...]]]:
@@ -327,6 +339,10 @@ def test_expected_dump_is_what_the_rules_say() -> None:
     assert papers["title:epsilon"][6:] == ("2026-02-27", "2026-03-03", 2)
     assert papers["title:delta"][6:] == ("2026-03-02", "2026-03-03", 2)
     assert len(EXPECTED_DUMP["digests"]) == 6
+    counts = {(row[0], row[1]): row[2] for row in EXPECTED_DUMP["digests"]}
+    # the date's list is the union of its pages: Beta, Delta, Epsilon and Eta on Mar 3
+    assert counts[("test", "2026-03-03")] == 4
+    assert counts[("other", "2026-03-02")] == 2  # an empty page takes nothing away
 
 
 def test_check_store_finds_broken_invariants(engine: Engine) -> None:
@@ -381,3 +397,16 @@ def test_api_entry_with_long_title_and_no_arxiv_id_ingests_on_every_database(
     report = ingest_files([saved], engine=engine, now=NOW)
     assert report.ok, report.failures
     assert [p.papers for p in report.pages] == [2]
+
+
+def test_a_second_smaller_page_for_a_listed_date_adds_to_its_list(engine: Engine) -> None:
+    # issue 15.1: a same-day snapshot or a re-fetch returning fewer entries broke `paperboy check`
+    full = page(MAR_14, ("Alpha", "a"), ("Beta", "b"), ("Gamma", "g"))
+    snapshot = page(MAR_14, ("Beta", "b"), ("Delta", "d"))
+    for each in (full, snapshot, full):
+        with write_session(engine) as session:
+            upsert_page(session=session, page=each, now=NOW)
+    with read_session(engine) as session:
+        assert check_store(session=session) == []
+        counts = session.execute(select(Digest.paper_count)).scalars().all()
+    assert counts == [4]  # Alpha, Beta, Gamma and Delta: the union, whatever came last

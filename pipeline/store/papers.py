@@ -197,38 +197,54 @@ def _refresh_seen(session: Session, paper_ids: Sequence[int]) -> None:
         )
 
 
-def _upsert_digest(
-    session: Session, page: Page, paper_count: int, now: datetime
-) -> tuple[int, bool]:
-    """Insert or update the digest row; return its id and whether its content was unchanged."""
+def _upsert_digest(session: Session, page: Page, now: datetime) -> tuple[int, bool]:
+    """Insert or update the digest row; return its id and whether this page is the one read last.
+
+    One digest holds one source's listing of one date, the union of every page read for that
+    date (issue 15.1: a same-day snapshot, a re-fetch that returns fewer entries); its
+    ``content_hash`` and ``origin`` say which page was read last, so an identical re-read is
+    skipped, and ``paper_count`` is counted from the appearances by :func:`_count_listed`.
+    """
     where = (col(Digest.source) == page.source) & (col(Digest.listing_date) == page.listing_date)
     existing = session.exec(select(Digest).where(where)).first()
     if existing is not None and existing.content_hash == page.content_hash:
         return _id(existing), True
-    values = {
-        "origin": page.origin,
-        "content_hash": page.content_hash,
-        "paper_count": paper_count,
-        "ingested_at": now,
-    }
+    values = {"origin": page.origin, "content_hash": page.content_hash, "ingested_at": now}
     session.execute(
         insert_for(session, Digest)
-        .values(source=page.source, listing_date=page.listing_date, **values)
+        .values(source=page.source, listing_date=page.listing_date, paper_count=0, **values)
         .on_conflict_do_update(index_elements=["source", "listing_date"], set_=values)
     )
     digest_id = session.execute(select(col(Digest.id)).where(where)).scalar_one()
     return digest_id, False
 
 
+def _count_listed(session: Session, digest_id: int) -> None:
+    """The digest's paper count: its appearances, the union of the pages read for its date."""
+    listed = (
+        select_columns(func.count())
+        .select_from(Appearance)
+        .where(col(Appearance.digest_id) == digest_id)
+        .scalar_subquery()
+    )
+    session.execute(
+        update(Digest)
+        .where(col(Digest.id) == digest_id)
+        .values(paper_count=listed)
+        .execution_options(synchronize_session=False)
+    )
+
+
 def upsert_page(*, session: Session, page: Page, now: datetime) -> PageReport:
     """Store a parsed page (papers, aliases, appearances) and report new/recurring counts."""
     entries = _entries(page.papers)
     papers = _resolve(session, entries)
-    digest_id, unchanged = _upsert_digest(session, page, len(entries), now)
+    digest_id, unchanged = _upsert_digest(session, page, now)
     if not unchanged:
         _insert_new(session, entries, page.listing_date, now)
         _merge_existing(session, entries, papers, page.listing_date)
         _link(session, entries, digest_id, page.listing_date)
+        _count_listed(session, digest_id)
         _refresh_seen(session, sorted({e.paper_id for e in entries if e.paper_id is not None}))
     earliest: dict[str, date | None] = {}
     for entry in entries:  # a page may list one paper under two titles: count it once
