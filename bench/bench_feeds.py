@@ -28,6 +28,7 @@ from sqlalchemy import text
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from feeds_store import Seeded, real_papers, seeded_store
+from figures import Figure, at_most
 
 from pipeline.app import Paperboy
 from pipeline.config import config_from_mapping
@@ -166,8 +167,11 @@ def _pb(url: str, folder: Path, topics: list[Topic]) -> Paperboy:
     return Paperboy(cfg, topics=topics, clock=lambda: NOW)
 
 
-def bench_store(size: int, seeded: Seeded, topics: list[Topic], rounds: int) -> None:
-    """Feeds of a seeded store: full render, no-op, feedgen alone; keyset pages; assignment."""
+def bench_store(
+    size: int, seeded: Seeded, topics: list[Topic], rounds: int, *, details: bool = True
+) -> dict[str, list[float]]:
+    """Feeds of a seeded store: full render, no-op, feedgen alone; keyset pages; assignment.
+    Returns the interleaved times (seconds per round) of render, feedgen, noop and cold."""
     with tempfile.TemporaryDirectory() as folder:
         pb = _pb(seeded.url, Path(folder), topics)
         first = pb.publish_feeds()
@@ -208,10 +212,12 @@ def bench_store(size: int, seeded: Seeded, topics: list[Topic], rounds: int) -> 
         print(f"ratio cold render / feedgen: {_ratio(times['cold'], times['feedgen'])}")
         print(f"paperboy feeds, nothing changed:     {_ms(times['noop'])}")
         print(f"ratio no-op / full render: {_ratio(times['noop'], times['render'])}")
-        _breakdown(pb, topics)
-        _keyset(pb, rounds)
-        _assignment(pb, topics)
+        if details:
+            _breakdown(pb, topics)
+            _keyset(pb, rounds)
+            _assignment(pb, topics)
         pb.close()
+    return times
 
 
 def _breakdown(pb: Paperboy, topics: list[Topic]) -> None:
@@ -325,6 +331,27 @@ def _assignment(pb: Paperboy, topics: list[Topic]) -> None:
         f"{1000 * took / max(1, report.papers):.2f} ms a paper; assign_topics alone on the same "
         f"papers: {1000 * scoring / max(1, len(rows)):.2f} ms a paper"
     )
+
+
+def figures(quick: bool, postgres: str | None) -> list[Figure]:
+    """run_all's rows: `paperboy feeds` vs feedgen on the same items, and a no-op run vs a full
+    render, on stores of 10k and (not quick) 1M real papers. SQLite only (``postgres`` unused)."""
+    del postgres
+    topics = [*load_topics(topics_file(None)), *NOTHING]
+    archive = os.environ.get("PAPERBOY_HF_ARCHIVE")
+    papers = real_papers(Path(archive) if archive else None)
+    rows: list[Figure] = []
+    for size in (10_000,) if quick else (10_000, 1_000_000):
+        seeded = seeded_store(size, topics, papers, Path(tempfile.gettempdir()))
+        times = bench_store(size, seeded, topics, 5 if quick else 7, details=False)
+        render, feedgen, noop = (statistics.median(times[k]) for k in ("render", "feedgen", "noop"))
+        rows.append(at_most(f"paperboy feeds, {size:,} stored papers",
+                            f"{render * 1000:.0f} ms", f"{feedgen * 1000:.0f} ms feedgen alone",
+                            render / feedgen, 1.5))  # fmt: skip
+        rows.append(Figure(f"feeds run with nothing new, {size:,} stored",
+                           f"{noop * 1000:.1f} ms", f"{render * 1000:.0f} ms full render",
+                           noop / render, "< 0.05x", noop / render < 0.05))  # fmt: skip
+    return rows
 
 
 def main() -> None:

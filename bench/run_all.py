@@ -1,167 +1,78 @@
-"""All benchmarks in one table, each figure next to a baseline measured in the same run.
+"""All benchmarks in one table: each figure next to a baseline measured in the same run.
 
-Usage: python bench/run_all.py [--quick] [--postgres URL] [--sizes 10000,1000000]
+Usage: PYTHONPATH=. python bench/run_all.py [--quick] [--postgres URL] [--only NAME,...]
 
-Reuses bench_ingest, bench_feeds and bench_emails. Baselines: parse vs splitting the same text
-into blocks; ingest vs raw DB-API executemany of the same rows (paper, alias, appearance) in one
-transaction per page; feeds vs feedgen alone; emails vs jinja2 alone (one small template
-rendered and encoded per subscriber). --quick: 10k papers, 10 pages, 5k subscribers (a smoke
-run, about a minute). PostgreSQL is used when --postgres is given or 127.0.0.1:5432 answers
-(database paperboy_bench, created if missing). Peak memory is the process's ru_maxrss.
+Each part is a bench module with ``figures(quick, postgres)`` (see bench/figures.py); every
+figure is timed interleaved with its baseline, round by round, so a machine that slows down
+mid-run slows both sides. The parts:
+
+- ``parse``: text pages, MB/s, vs a minimal correct parser (bench/bench_parse.py);
+- ``ingest``: real pages stored one transaction per page vs raw DB-API executemany of the same
+  rows into a scratch store made by the product's own migrations; one day's ingest with 1M
+  papers stored vs 10k (bench/bench_ingest.py);
+- ``feeds``: ``paperboy feeds`` vs feedgen rendering the same items, and a run with nothing new,
+  on stores of real papers (bench/bench_feeds.py);
+- ``emails``: delivery to a local aiosmtpd sink vs a plain smtplib loop sending the same
+  messages, and rendering every subscriber's email vs jinja2 alone on the same templates
+  (bench/bench_emails.py).
+
+``--quick`` runs smaller sizes (a smoke run of a few minutes). PostgreSQL is used only when
+``--postgres URL`` is given: the parts then create and use their own databases on that server
+and never touch anything else. Peak memory is the process's ru_maxrss.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import resource
-import socket
 import sys
-import tempfile
 import time
-from datetime import date, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import jinja2
-from bench_emails import bench_pure
-from bench_feeds import measure_render
-from bench_ingest import NOW, bench_ingest, bench_parse, page_text, title_of
-from sqlalchemy import text
+from figures import Figure, table
 
-from pipeline.identity import title_key
-from pipeline.store.engine import make_engine
-
-DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/paperboy_bench"
-
-
-def parse_figures(pages: list[str]) -> tuple[float, float]:
-    """(paperboy MB/s, baseline MB/s: split into blank-line blocks and strip)."""
-    size = sum(len(p.encode()) for p in pages) / 1e6
-    start = time.perf_counter()
-    for body in pages:
-        [block.strip() for block in body.split("\n\n")]
-    floor = size / (time.perf_counter() - start)
-    return bench_parse(pages), floor
-
-
-def raw_ingest_ms(url: str, pages: int) -> float:
-    """Median ms to insert one page's 50 papers + aliases + appearances by raw executemany."""
-    engine = make_engine(url)
-    raw = engine.raw_connection()
-    marks = "?" if engine.dialect.name == "sqlite" else "%s"
-    stamp = NOW.replace(tzinfo=None) if engine.dialect.name == "sqlite" else NOW
-    times = []
-    try:
-        cur = raw.cursor()
-        cur.execute("CREATE TEMP TABLE b_paper (key text, title text, abstract text, d date,"
-                    " links text, created timestamp)")  # fmt: skip
-        cur.execute("CREATE TEMP TABLE b_alias (alias text, paper int)")
-        cur.execute("CREATE TEMP TABLE b_app (paper int, digest int, d date, rank int)")
-        raw.commit()
-        for p in range(pages):
-            day = date(2026, 6, 1) + timedelta(p)
-            nums = range(p * 50, p * 50 + 50)
-            start = time.perf_counter()
-            cur.executemany(
-                f"INSERT INTO b_paper VALUES ({', '.join([marks] * 6)})",
-                [(title_key(title_of(n)), title_of(n), "x", day, "[]", stamp) for n in nums],
-            )
-            cur.executemany(f"INSERT INTO b_alias VALUES ({marks}, {marks})",
-                            [(title_key(title_of(n)), n) for n in nums])  # fmt: skip
-            cur.executemany(f"INSERT INTO b_app VALUES ({', '.join([marks] * 4)})",
-                            [(n, p, day, n % 50) for n in nums])  # fmt: skip
-            raw.commit()
-            times.append(time.perf_counter() - start)
-    finally:
-        raw.close()
-        engine.dispose()
-    return sorted(times)[len(times) // 2] * 1000
-
-
-def jinja_alone_per_s(count: int) -> float:
-    """Messages/s for jinja2 alone: one small template rendered and encoded per subscriber."""
-    template = jinja2.Environment(autoescape=True).from_string(
-        "To: {{ to }}\nSubject: {{ title }}\n\n{% for p in papers %}<h2>{{ p }}</h2>{% endfor %}"
-        "<a href='https://example.org/u/{{ token }}'>unsubscribe</a>"
-    )
-    papers = [f"Paper {n}: a study of keyword{n % 20:02d}" for n in range(25)]
-    start = time.perf_counter()
-    for n in range(count):
-        template.render(to=f"reader{n}@example.com", title="digest", papers=papers,
-                        token=f"{n:032x}").encode()  # fmt: skip
-    return count / (time.perf_counter() - start)
-
-
-def postgres_url(given: str | None) -> str | None:
-    """The benchmark database URL, creating the database if needed; None without a server."""
-    if given:
-        return given
-    try:
-        socket.create_connection(("127.0.0.1", 5432), timeout=0.5).close()
-    except OSError:
-        return None
-    admin = make_engine(DEFAULT_PG.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        if not conn.execute(
-            text("SELECT 1 FROM pg_database WHERE datname='paperboy_bench'")
-        ).first():
-            conn.execute(text("CREATE DATABASE paperboy_bench"))
-    admin.dispose()
-    return DEFAULT_PG
+PARTS = {
+    "parse": "bench_parse",
+    "ingest": "bench_ingest",
+    "feeds": "bench_feeds",
+    "emails": "bench_emails",
+}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run")
-    parser.add_argument("--postgres", default=None, help=f"default {DEFAULT_PG} if reachable")
-    parser.add_argument("--sizes", default=None, help="stored papers, e.g. 10000,1000000")
+    parser.add_argument(
+        "--postgres",
+        default=None,
+        metavar="URL",
+        help="also measure on this PostgreSQL server (e.g. postgresql+psycopg://postgres@"
+        "127.0.0.1:5432/postgres); each part creates its own database there",
+    )
+    parser.add_argument("--only", default=",".join(PARTS), help=f"parts, from {','.join(PARTS)}")
     args = parser.parse_args()
-    sizes = [
-        int(s) for s in (args.sizes or ("10000" if args.quick else "10000,1000000")).split(",")
-    ]
-    pages = 10 if args.quick else 40
-    subscribers = 5_000 if args.quick else 100_000
-    rows: list[tuple[str, str, str, str]] = []  # figure, value, baseline, ratio
-
-    corpus = [page_text(date(2026, 3, 14), list(range(i * 60, i * 60 + 60))) for i in range(40)]
-    ours, floor = parse_figures(corpus)
-    rows.append(("parse text pages", f"{ours:.1f} MB/s", f"{floor:.0f} MB/s (split)",
-                 f"{floor / ours:.1f}x slower"))  # fmt: skip
-
-    databases = {"SQLite": None, "PostgreSQL": postgres_url(args.postgres)}
-    for name, url in databases.items():
-        if name == "PostgreSQL" and url is None:
-            rows.append(("ingest on PostgreSQL", "skipped: no server at 127.0.0.1:5432", "", ""))
-            continue
-        with tempfile.TemporaryDirectory() as folder:
-            base_url = url or f"sqlite:///{folder}/raw.db"
-            raw_ms = raw_ingest_ms(base_url, pages)
-            for size in sizes:
-                got = bench_ingest(url, size, pages)
-                rows.append((f"ingest 50-paper page, {size:,} stored, {name}",
-                             f"{got['page_ms']:.1f} ms ({got['papers_per_s']:,.0f} papers/s)",
-                             f"{raw_ms:.1f} ms raw executemany",
-                             f"{got['page_ms'] / raw_ms:.1f}x"))  # fmt: skip
-
-    feeds = measure_render()
-    rows.append(("render 50 topics x 200 items, RSS + Atom", f"{feeds['render_s']:.2f} s",
-                 f"{feeds['feedgen_s']:.2f} s feedgen alone",
-                 f"{feeds['render_s'] / feeds['feedgen_s']:.2f}x"))  # fmt: skip
-
-    mail = bench_pure(subscribers)
-    floor_per_s = jinja_alone_per_s(subscribers)
-    rows.append((f"email digests, {subscribers:,} subscribers",
-                 f"{mail['messages_per_s']:,.0f} msg/s ({mail['topic_sets']:.0f} topic sets)",
-                 f"{floor_per_s:,.0f} msg/s jinja2 alone",
-                 f"{floor_per_s / mail['messages_per_s']:.1f}x slower"))  # fmt: skip
+    chosen = [name.strip() for name in args.only.split(",") if name.strip()]
+    unknown = [name for name in chosen if name not in PARTS]
+    if unknown:
+        parser.error(f"unknown part(s) {', '.join(unknown)}; choose from {', '.join(PARTS)}")
+    rows: list[Figure] = []
+    for name in chosen:
+        started = time.perf_counter()
+        print(f"== {name}", file=sys.stderr, flush=True)
+        module = importlib.import_module(PARTS[name])
+        rows.extend(module.figures(args.quick, args.postgres))
+        print(f"== {name}: {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    rows.append(("peak memory (whole run, ru_maxrss)", f"{peak:.0f} MiB", "", ""))
-
-    print("\n| figure | paperboy | baseline (same run) | ratio |\n|---|---|---|---|")
-    for row in rows:
-        print("| " + " | ".join(row) + " |")
+    rows.append(Figure("peak memory (whole run, ru_maxrss)", f"{peak:.0f} MiB", "", None, "", None))
+    print()
+    print(table(rows))
+    missed = [row.name for row in rows if row.met is False]
+    if missed:
+        print(f"\n{len(missed)} goal(s) not met: {'; '.join(missed)}")
 
 
 if __name__ == "__main__":
