@@ -12,6 +12,7 @@ from pipeline.identity import fold_title
 from pipeline.records import ParsedPaper
 
 _NAME_DATE = re.compile(r"(\d{4}-\d{2}-\d{2})")
+_ASCII_LETTER_OR_DIGIT = re.compile(r"[A-Za-z0-9]")
 MAX_DAYS_AHEAD = 1  # UTC+14 is at most one calendar day ahead of UTC
 
 
@@ -66,13 +67,12 @@ def content_hash(papers: tuple[ParsedPaper, ...]) -> str:
     Parsers hand over cleaned text (:func:`pipeline.identity.clean_text`), so layout differences
     (line endings, wraps) are gone before hashing.
     """
-    digest = hashlib.sha256()
-    for paper in papers:
-        for part in (paper.arxiv_id or "", paper.title, paper.abstract):
-            digest.update(part.encode("utf-8"))
-            digest.update(b"\x1f")
-        digest.update(b"\x1e")
-    return digest.hexdigest()
+    # Each paper is ``id \x1f title \x1f abstract \x1f \x1e``; the page is hashed as one string
+    # (the digest of a concatenation equals that of updates part by part, as it was computed).
+    parts = [
+        f"{paper.arxiv_id or ''}\x1f{paper.title}\x1f{paper.abstract}\x1f\x1e" for paper in papers
+    ]
+    return hashlib.sha256("".join(parts).encode("utf-8")).hexdigest()
 
 
 def detect_format(text: str) -> str:
@@ -102,6 +102,10 @@ def checked_title(title: str, *, origin: str, where: str) -> str:
     A title like ``"!!!"`` has no identity key; found by fuzzing (tests/test_fuzz_hostile.py):
     it used to pass the parser and crash the store with a ValueError.
     """
+    # An ASCII title (most) keeps exactly its letters and digits through fold_title (NFKC and
+    # casefold change no ASCII letter), so one search answers without folding it.
+    if title.isascii() and _ASCII_LETTER_OR_DIGIT.search(title):
+        return title
     if not fold_title(title):
         raise ParseError(origin, f"{where}: title {title[:60]!r} has no letters or digits")
     return title

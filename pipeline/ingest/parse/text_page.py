@@ -74,25 +74,44 @@ def parse_listing_date(line: str, *, today: date) -> date | None:
         return None
 
 
-def _split_header(lines: list[str], *, origin: str, today: date) -> tuple[date, int]:
-    """Find the date line; return the listing date and the index of the first body line."""
+def _find_date_line(text: str, *, origin: str, today: date) -> tuple[date, str, int]:
+    """The listing date, its line (stripped) and the offset where the body starts after it.
+
+    Walks the header line by line from the top without splitting the rest of the page.
+    """
     seen = 0
-    for index, line in enumerate(lines):
-        if not line.strip():
-            continue
-        found = parse_listing_date(line, today=today)
-        if found:
-            return found, index + 1
-        if _date_parts(line) is not None:  # "Feb 30": a date line, not a missing one (15.11)
-            raise ParseError(origin, f"date line {line.strip()!r} is not a valid date")
-        seen += 1
-        if seen >= HEADER_MAX_LINES:
+    start = 0
+    while True:
+        end = text.find("\n", start)
+        if end < 0:
+            end = len(text)
+        line = text[start:end].strip()
+        if line:
+            found = parse_listing_date(line, today=today)
+            if found:
+                return found, line, end + 1
+            if _date_parts(line) is not None:  # "Feb 30": a date line, not a missing one (15.11)
+                raise ParseError(origin, f"date line {line!r} is not a valid date")
+            seen += 1
+            if seen >= HEADER_MAX_LINES:
+                break
+        if end == len(text):
             break
+        start = end + 1
     raise ParseError(
         origin,
         f"no listing date line (like 'Mar 14') in the first {HEADER_MAX_LINES} lines: "
         "not a daily papers text page?",
     )
+
+
+def _blocks(body: str) -> list[str]:
+    """The body's blank-line separated blocks, each cleaned once (wraps and runs folded).
+
+    A block of whitespace only is dropped; one whose characters are all dropped as control
+    characters stays (as ``""``), as it always has.
+    """
+    return [block for raw in _BLANK_LINES.split(body) if (block := clean_text(raw)) or raw.strip()]
 
 
 def _pair_blocks(blocks: list[str], *, origin: str) -> list[tuple[str, str]]:
@@ -125,15 +144,15 @@ def parse_text_page(
     text: str, *, origin: str, source: str, today: date, listing_date: date | None = None
 ) -> Page:
     """Parse a saved text page; ``listing_date`` overrides the header date's inferred year."""
-    text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
-    if not text.strip():
+    if text[:1] == "\ufeff":
+        text = text.lstrip("\ufeff")
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if not text or text.isspace():
         raise ParseError(origin, "empty page")
-    lines = text.split("\n")
-    header_date, body_start = _split_header(lines, origin=origin, today=today)
+    header_date, date_line, body_start = _find_date_line(text, origin=origin, today=today)
     check_not_future(listing_date or header_date, today=today, origin=origin)
-    body = "\n".join(lines[body_start:])
-    blocks = [" ".join(b.split("\n")).strip() for b in _BLANK_LINES.split(body)]
-    blocks = [clean_text(b) for b in blocks if b.strip()]
+    blocks = _blocks(text[body_start:])
     papers: list[ParsedPaper] = []
     for rank, (title, abstract) in enumerate(_pair_blocks(blocks, origin=origin), start=1):
         papers.append(
@@ -147,7 +166,7 @@ def parse_text_page(
     if not papers:  # headers only: saved before the list loaded (issue 15.8), not an empty day
         raise ParseError(
             origin,
-            f"no papers after the date line {lines[body_start - 1].strip()!r}: nothing to "
+            f"no papers after the date line {date_line!r}: nothing to "
             "store (was the page saved before its list loaded?)",
         )
     found = tuple(papers)
