@@ -23,7 +23,7 @@ from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, func, update
+from sqlalchemy import Table, bindparam, func, update
 from sqlmodel import Session, col, select
 
 from pipeline.records import EditionRef, OutboxItem, Outcome
@@ -177,18 +177,54 @@ def claim_due(
 def finish(
     *, session: Session, item: OutboxItem, outcome: Outcome, now: datetime, retry_after: timedelta
 ) -> None:
-    """Record an attempt's outcome; a retry waits ``retry_after`` doubled per attempt."""
-    values: dict[str, object] = {
-        "state": outcome.state,
-        "last_code": outcome.code,
-        "last_error": outcome.detail[:500] or None,
-    }
-    if outcome.state == "sent":
-        values["sent_at"] = now
-    if outcome.state == "retry":
+    """Record one attempt's outcome (see :func:`finish_many`)."""
+    finish_many(session=session, done=[(item, outcome, now)], retry_after=retry_after)
+
+
+def finish_many(
+    *,
+    session: Session,
+    done: Sequence[tuple[OutboxItem, Outcome, datetime]],
+    retry_after: timedelta,
+) -> None:
+    """Record a batch of attempts' outcomes, each stamped with its time, in one statement
+    (executemany): a retry waits ``retry_after`` doubled per attempt; ``sent_at`` is set for
+    a sent row, ``next_attempt_at`` for a retry, both left as they are otherwise."""
+    if not done:
+        return
+    params = []
+    for item, outcome, now in done:
         delay = min(retry_after * 2 ** max(0, item.attempts), MAX_BACKOFF)
-        values["next_attempt_at"] = now + delay
-    session.execute(update(_OUTBOX).where(col(OutboxMessage.id) == item.id).values(**values))
+        params.append(
+            {
+                "row_id": item.id,
+                "new_state": outcome.state,
+                "new_code": outcome.code,
+                "new_error": outcome.detail[:500] or None,
+                "new_sent_at": now if outcome.state == "sent" else None,
+                "new_next": now + delay if outcome.state == "retry" else None,
+            }
+        )
+    session.execute(_FINISH, params)
+
+
+# Built once: one UPDATE per row by primary key, executed as one executemany per batch.
+_FINISH = (
+    update(_OUTBOX)
+    .where(_OUTBOX.c.id == bindparam("row_id"))
+    .values(
+        state=bindparam("new_state"),
+        last_code=bindparam("new_code"),
+        last_error=bindparam("new_error"),
+        sent_at=func.coalesce(
+            bindparam("new_sent_at", type_=_OUTBOX.c.sent_at.type), _OUTBOX.c.sent_at
+        ),
+        next_attempt_at=func.coalesce(
+            bindparam("new_next", type_=_OUTBOX.c.next_attempt_at.type),
+            _OUTBOX.c.next_attempt_at,
+        ),
+    )
+)
 
 
 def outbox_counts(*, session: Session, edition: date, kind: str = "daily") -> dict[str, int]:
