@@ -204,3 +204,18 @@ def test_a_kill_after_k_of_n_sent_leaves_the_batch_uncertain_never_resent(tmp_pa
     uncertain = {who for who, state in _states(engine).items() if state == "uncertain"}
     assert set(received[:2]) <= uncertain and not set(received[2:]) & uncertain
     engine.dispose()
+
+
+def test_lines_starting_with_a_dot_arrive_intact() -> None:
+    from pipeline.mail.smtp import close_smtp, open_smtp, send_one
+
+    body = b".starts with a dot\r\n..two dots\r\nmiddle . dot\r\n.\r\nlast line without end"
+    data = b"Subject: dots\r\nTo: ann@example.org\r\n\r\n" + body
+    sink = Sink()
+    with smtp_sink(sink) as port:
+        conn = open_smtp(SmtpTarget("127.0.0.1", port, "", "", starttls=False, implicit_tls=False))
+        outcome = send_one(conn, sender="pb@example.org", recipient="ann@example.org", data=data)
+        close_smtp(conn)
+    assert outcome.state == "sent"
+    received = sink.messages[0].get_content().replace("\r\n", "\n")  # type: ignore[attr-defined]
+    assert received == body.decode().replace("\r\n", "\n") + "\n"
