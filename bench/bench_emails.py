@@ -376,7 +376,7 @@ def figures(quick: bool, postgres: str | None) -> list[Figure]:
         else:
             rows.append(Figure(label, paperboy, baseline, ours / base, "", None))
     subscribers = 5_000 if quick else 100_000
-    times, topic_sets = measure_render(subscribers, 3)
+    times, topic_sets = measure_render(subscribers, 3 if quick else 5)
     ours, base = statistics.median(times["paperboy"]), statistics.median(times["jinja2"])
     rows.append(Figure(f"emails rendered, {subscribers:,} subscribers, {topic_sets} topic sets",
                        f"{ours:.1f} s ({subscribers / ours:,.0f} msg/s)",
