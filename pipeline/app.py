@@ -382,7 +382,7 @@ class Paperboy:
         day: date | EditionRef | None = None,
         *,
         resend_uncertain: bool = False,
-        batch: int = 1,
+        batch: int | None = None,
         on_start: Callable[[int], None] | None = None,
         on_item: Callable[[], None] | None = None,
         replan: bool = True,
@@ -391,8 +391,9 @@ class Paperboy:
         date), each at most once, also one not settled yet or outside the catch-up window.
 
         Freezes the edition's papers first unless they are (papers added to its days later go
-        into the next edition as "Added late"). ``batch`` rows are claimed at a time; several
-        processes may share an edition. ``replan`` False plans no subscriber it has no row for.
+        into the next edition as "Added late"). ``batch`` rows (default ``[email] batch``) are
+        claimed, sent, then recorded at a time; several processes may share an edition.
+        ``replan`` False plans no subscriber it has no row for.
         """
         from pipeline.mail.send import deliver_edition
 
@@ -402,7 +403,8 @@ class Paperboy:
         return deliver_edition(
             engine=self.engine, day=edition, job=self.email_job(),
             transport=self.transport(edition), clock=self.clock,
-            resend_uncertain=resend_uncertain, replan=replan, batch=batch, on_start=on_start,
+            resend_uncertain=resend_uncertain, replan=replan,
+            batch=batch or self.config.email.batch, on_start=on_start,
             on_item=on_item,
         )  # fmt: skip
 

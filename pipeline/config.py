@@ -108,6 +108,11 @@ class EmailConfig:
     abstract_chars: int = _help(320, "abstract excerpt length in emails, characters")
     retry_minutes: int = _help(30, "first retry delay after a 4xx reply; doubles, max 1 day")
     lease_minutes: int = _help(15, "a row left 'sending' longer than this becomes 'uncertain'")
+    batch: int = _help(
+        20,
+        "messages claimed, sent, then recorded together (two commits per batch); a crash "
+        "leaves at most this many 'uncertain' (1: at most one)",
+    )
     settle_hours: int = _help(
         6,
         "a day's edition is mailed this long after the day ends (UTC), once its list is complete; "

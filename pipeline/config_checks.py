@@ -190,6 +190,7 @@ CHECKS: dict[str, Callable[[Any], str | None]] = {
     "email.abstract_chars": at_least(1),
     "email.retry_minutes": at_least(0),
     "email.lease_minutes": at_least(1),
+    "email.batch": at_least(1),
     "schedule.cron": crontab_problem,
     "schedule.timezone": timezone_problem,
 }

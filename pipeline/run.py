@@ -317,7 +317,7 @@ def send_emails(pb: Paperboy, *, progress: _Progress) -> tuple[list[EmailReport]
         for ref in due.editions:
             report = deliver_edition(
                 engine=engine, day=ref, job=job, transport=pb.transport(ref), clock=pb.clock,
-                replan=False,
+                replan=False, batch=pb.config.email.batch,
             )  # fmt: skip
             reports.append(report)
             for problem in report.problems():

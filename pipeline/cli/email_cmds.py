@@ -43,9 +43,9 @@ from pipeline.records import EditionRef
 @click.option(
     "--batch",
     type=click.IntRange(1, 1000),
-    default=1,
-    show_default=True,
-    help="Rows claimed at a time (a killed process leaves at most this many uncertain).",
+    default=None,
+    help="Rows claimed, sent, then recorded at a time (default: [email] batch); a killed "
+    "process leaves at most this many uncertain.",
 )
 @pass_app
 def emails(
@@ -55,7 +55,7 @@ def emails(
     dry_run: bool,
     resend_uncertain: bool,
     worker: bool,
-    batch: int,
+    batch: int | None,
 ) -> None:
     """Render and deliver the email editions due, each digest at most once.
 
@@ -84,6 +84,7 @@ def emails(
         if not refs:
             click.echo(due.why_nothing(pb.config.ingest.catch_up_max_days))
             return
+    batch = batch or pb.config.email.batch
     prefix = f"worker {os.getpid()}: " if worker else ""
     ok = True
     for ref in refs:

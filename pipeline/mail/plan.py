@@ -40,6 +40,11 @@ each of their days is covered by one kind. One gap remains: a paper added to a d
 a subscriber switches in, after that day's edition of the old kind was frozen, goes into the
 old kind's next edition, which that subscriber no longer gets.
 
+An edition is neither frozen nor planned while its kind has no active subscriber (a run does
+not even look: :mod:`pipeline.mail.due`; a request, ``paperboy emails --edition D``, finds no
+one and leaves it as it is): nothing would be mailed, and freezing it would only turn its day's
+later listings into "Added late" for nobody.
+
 A run plans an edition once, when it freezes it, for the subscribers of its kind who had
 subscribed when it settled: a subscriber's first digest is the first edition that settles after
 they subscribed, so a new subscriber (or a first run over weeks of pages) gets no backlog.
@@ -61,9 +66,9 @@ from pipeline.mail.render import message_id
 from pipeline.mail.settle import settles_at, window_start
 from pipeline.records import Edition, EditionRef, SubscriberRecord
 from pipeline.store.engine import write_session
-from pipeline.store.frozen_editions import freeze_edition, frozen_papers
+from pipeline.store.frozen_editions import freeze_edition, frozen_papers, frozen_refs
 from pipeline.store.outbox import expire_leases, outbox_counts, plan_outbox, reopen_uncertain
-from pipeline.store.subscribers import select_subscribers
+from pipeline.store.subscribers import count_active, select_subscribers
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -79,6 +84,7 @@ class Plan:
     froze: bool  # this call froze the edition
     planned: int  # new outbox rows
     totals: dict[str, int]  # the edition's rows by state, after planning
+    nobody: bool = False  # not frozen: no active subscriber of its kind (nothing computed)
 
 
 def recipients(
@@ -122,12 +128,26 @@ def plan_edition(
     now: datetime,
     replan: bool = True,
     resend_uncertain: bool = False,
+    only_if_subscribed: bool = False,
 ) -> Plan:
     """Freeze ``ref`` (if not yet), plan its rows, expire stale claims: one transaction.
 
     ``replan`` False (a run): rows are planned only by the call that freezes the edition.
+    ``only_if_subscribed`` (delivery): an edition not frozen yet is left alone, nothing
+    computed, while its kind has no active subscriber.
     """
     with write_session(engine) as session:
+        if (
+            only_if_subscribed
+            and not count_active(session=session).get(ref.kind)
+            and ref not in frozen_refs(session=session, since=ref.day)
+        ):
+            # Nobody would get it: freezing now would only push the day's later listings into
+            # the next edition as "Added late" for nobody. Left unfrozen, it is frozen by the
+            # first run or request that has someone to mail it to (pipeline.mail.due).
+            totals = outbox_counts(session=session, edition=ref.day, kind=ref.kind)
+            return Plan(Edition(day=ref.day, new=(), recurring=(), kind=ref.kind), False, 0,
+                        totals, nobody=True)  # fmt: skip
         froze = freeze_edition(
             session=session, ref=ref, topics=job.topics, now=now,
             late_since=window_start(now, job.window_days),

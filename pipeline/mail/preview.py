@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from pipeline.mail.contents import build_edition
 from pipeline.mail.plan import recipients
+from pipeline.mail.render import PaperViews
 from pipeline.mail.send import EmailJob, render_for
 from pipeline.mail.settle import settles_at, window_start
 from pipeline.records import EditionRef
@@ -67,8 +68,10 @@ def preview_editions(
             at = settles_at(ref, timedelta(hours=settle_hours))
             wanted = recipients(edition, subscribers, job, joined_by=None if on_request else at)
             sets = sorted({topics for _sid, _msgid, topics in wanted})
+            views = PaperViews()  # each paper's view built once for the edition's topic sets
             largest = max(
-                (len(render_for(edition, list(t), job).html.encode()) for t in sets), default=0
+                (len(render_for(edition, list(t), job, views=views).html.encode()) for t in sets),
+                default=0,
             )
             found.append(
                 EditionPreview(

@@ -10,11 +10,12 @@ value made from data goes through :func:`pipeline.mail.headers.header_text` (6.3
 from __future__ import annotations
 
 import binascii
+import functools
 import hashlib
 import hmac
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -89,6 +90,11 @@ class Bodies:
     text_qp: tuple[bytes, ...] = ()  # the parts encoded, cut at the unsubscribe URL
     html_qp: tuple[bytes, ...] = ()
 
+    def for_sending(self) -> Bodies:
+        """Only what :func:`build_message` uses (the rendered text and HTML dropped): a third
+        of the memory, for a run that keeps every topic set's bodies."""
+        return replace(self, text="", html="")
+
 
 def make_envs(templates_dir: Path) -> EmailEnvs:
     """Build the HTML (autoescaping) and text (non-escaping) environments, StrictUndefined."""
@@ -101,7 +107,29 @@ def make_envs(templates_dir: Path) -> EmailEnvs:
     }
     html = jinja2.Environment(autoescape=jinja2.select_autoescape(["html"]), **common)
     text = jinja2.Environment(autoescape=False, **common)
+    text.filters["wordwrap"] = _remembered_wordwrap(text)
     return EmailEnvs(html=html, text=text)
+
+
+_WRAPS_KEPT = 4096  # wrapped texts remembered per text environment (a few per paper)
+
+
+def _remembered_wordwrap(env: jinja2.Environment) -> Any:
+    """Jinja's ``wordwrap`` filter, remembering its results: every topic set of an edition wraps
+    the same abstracts the same way, so each is wrapped once (output unchanged)."""
+    wrap = jinja2.filters.do_wordwrap
+
+    @functools.lru_cache(maxsize=_WRAPS_KEPT)
+    def wrapped(text: str, *args: Any, **kwargs: Any) -> str:
+        return wrap(env, text, *args, **kwargs)
+
+    @jinja2.pass_environment
+    def wordwrap(_env: jinja2.Environment, text: Any, *args: Any, **kwargs: Any) -> str:
+        if type(text) is not str:  # Markup and the like: not remembered
+            return wrap(env, text, *args, **kwargs)
+        return wrapped(text, *args, **kwargs)
+
+    return wordwrap
 
 
 def settings_from(
@@ -150,6 +178,28 @@ def message_id(
     return f"<{mac.hexdigest()[:32]}@{domain}>"
 
 
+class PaperViews:
+    """Each paper's template view (excerpts, links, topic titles) built once and shared by every
+    topic set of an edition: one per edition, keyed by paper key. A different paper object
+    under a known key (another edition's) gets a fresh view, so sharing never changes output."""
+
+    def __init__(self) -> None:
+        self._held: dict[tuple[str, int], tuple[StoredPaper, dict[str, Any]]] = {}
+
+    def __len__(self) -> int:
+        return len(self._held)
+
+    def view(self, paper: StoredPaper, titles: Mapping[str, str], limit: int) -> dict[str, Any]:
+        """The view of ``paper`` (abstract cut to ``limit``), built on first use."""
+        key = (paper.key, limit)
+        held = self._held.get(key)
+        if held is not None and held[0] is paper:
+            return held[1]
+        view = _paper_view(paper, titles, limit)
+        self._held[key] = (paper, view)
+        return view
+
+
 def _paper_view(paper: StoredPaper, titles: Mapping[str, str], limit: int) -> dict[str, Any]:
     topics = [titles.get(slug, slug) for slug in paper.topics]
     return paper_view(paper, topics=topics, abstract_chars=limit)
@@ -162,13 +212,16 @@ def digest_context(
     titles: Mapping[str, str],
     settings: EmailSettings,
     max_papers: int,
+    views: PaperViews | None = None,
 ) -> dict[str, Any]:
     """The template data for one topic set: the same for the HTML and the text part.
 
     A subscriber to everything (``all``) gets the papers no topic takes in an "Other" section
-    (:func:`pipeline.mail.contents.sections_for`).
+    (:func:`pipeline.mail.contents.sections_for`). ``views`` shares paper views between the
+    edition's topic sets (the titles must be the same for all of them).
     """
     limit = settings.abstract_chars
+    views = PaperViews() if views is None else views
     sections = sections_for(
         edition,
         chosen=chosen,
@@ -176,8 +229,8 @@ def digest_context(
         per_topic=settings.weekly_per_topic,
         cap=max_papers,
     )
-    views = [
-        (s.name, [_paper_view(p, titles, limit) for p in s.papers], s.total, s.recurring, s.note)
+    blocks = [
+        (s.name, [views.view(p, titles, limit) for p in s.papers], s.total, s.recurring, s.note)
         for s in sections
     ]
     return {
@@ -186,7 +239,7 @@ def digest_context(
         "edition_long": _long_name(edition),
         "summary": _summary(edition),
         "topics": [{**titles, ALL_TOPICS: EVERYTHING}.get(slug, slug) for slug in chosen],
-        "sections": [view for view in views if view[2]],
+        "sections": [block for block in blocks if block[2]],
         "empty": edition.empty,
         "new_total": len(edition.new),
         "recurring_total": len(edition.recurring),
@@ -265,14 +318,18 @@ def render_bodies(
     titles: Mapping[str, str],
     envs: EmailEnvs,
     settings: EmailSettings,
+    views: PaperViews | None = None,
 ) -> Bodies:
-    """Render one topic set's text and HTML; halve the papers per section until HTML fits."""
+    """Render one topic set's text and HTML; halve the papers per section until HTML fits.
+
+    ``views`` (one per edition) shares the papers' views with the edition's other topic sets.
+    """
     check_autoescape(envs.html, HTML_TEMPLATE)
     inliner = css_inline.CSSInliner(keep_style_tags=True, load_remote_stylesheets=False)
     cap = max(1, settings.max_papers)
     while True:
         context = digest_context(
-            edition, chosen=chosen, titles=titles, settings=settings, max_papers=cap
+            edition, chosen=chosen, titles=titles, settings=settings, max_papers=cap, views=views
         )
         html = inliner.inline(_render(envs.html, HTML_TEMPLATE, context))
         if len(html.encode()) <= HTML_LIMIT - 500 or cap == 1:

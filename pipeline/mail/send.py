@@ -5,10 +5,13 @@ Planning (freezing the edition's papers and planning its rows in one transaction
 is exactly-once per subscriber and paper) is :mod:`pipeline.mail.plan`.
 There is one send loop, :func:`send_due`: it claims due rows ``batch`` at a time (``FOR UPDATE
 SKIP LOCKED`` on PostgreSQL, so several ``paperboy emails --worker`` processes share an edition),
-commits the claim, sends, and commits each outcome. The default batch is one row, so a crash at
-any point leaves at most one row ``sending`` (later ``uncertain``, reported, never resent
-blindly); a killed worker with ``--batch N`` leaves at most N. Bodies are rendered once per
-distinct topic set.
+commits the claim, sends the batch, then commits the batch's outcomes in one transaction: two
+commits per batch, not two per message. A crash between the two commits leaves the batch's rows
+``sending`` (later ``uncertain``, reported, never resent blindly): the uncertain window is one
+batch, ``[email] batch`` (default 20; 1 keeps it to one message) or ``--batch N``. A batch the
+transport stops (421, connection lost) records what was sent and hands the unsent rows back
+(``pending``). Bodies are rendered once per distinct topic set, each paper's view once per
+edition.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from pipeline.mail.render import (
     Bodies,
     EmailEnvs,
     EmailSettings,
+    PaperViews,
     build_message,
     email_settings,
     make_envs,
@@ -37,7 +41,7 @@ from pipeline.mail.transports import Transport
 from pipeline.records import Edition, EditionRef, OutboxItem, Outcome
 from pipeline.store.assignments import assign_pending
 from pipeline.store.engine import read_session, write_session
-from pipeline.store.outbox import claim_due, finish, outbox_counts
+from pipeline.store.outbox import claim_due, finish_many, outbox_counts
 from pipeline.store.subscribers import flag_bouncing
 from pipeline.topics import Topic
 
@@ -91,6 +95,7 @@ class EmailReport:
     totals: dict[str, int] = field(default_factory=dict)  # the edition's rows, by state
     topic_sets: int = 0
     stopped: str | None = None  # why the batch stopped early
+    nobody: bool = False  # not frozen or planned: no active subscriber of its kind
 
     @property
     def ref(self) -> EditionRef:
@@ -129,6 +134,8 @@ class EmailReport:
             else f"edition {self.edition}"
         )
         late = f" (+{self.late} added late)" if self.late else ""
+        if self.nobody:
+            return f"{name}: no active {self.kind} subscriber: not frozen, nothing planned"
         return (
             f"{name}: {self.papers} paper(s){late}, {self.planned} new outbox row(s), "
             f"{self.topic_sets} topic set(s); this run: {', '.join(parts)}; "
@@ -159,8 +166,11 @@ class EmailReport:
         return found
 
 
-def render_for(edition: Edition, chosen: Sequence[str], job: EmailJob) -> Bodies:
-    """One topic set's bodies."""
+def render_for(
+    edition: Edition, chosen: Sequence[str], job: EmailJob, *, views: PaperViews | None = None
+) -> Bodies:
+    """One topic set's bodies (``views``: the edition's paper views, built once and shared by
+    its topic sets)."""
     titles: Mapping[str, str] = {t.slug: t.title for t in job.topics}
     return render_bodies(
         edition.for_topics(chosen),
@@ -168,6 +178,7 @@ def render_for(edition: Edition, chosen: Sequence[str], job: EmailJob) -> Bodies
         titles=titles,
         envs=job.envs,
         settings=job.settings,
+        views=views,
     )
 
 
@@ -191,18 +202,21 @@ def prepare_edition(
     now: datetime,
     resend_uncertain: bool = False,
     replan: bool = True,
+    only_if_subscribed: bool = False,
 ) -> tuple[Edition, EmailReport]:
     """Freeze the edition (a date: the daily one) unless it is, plan its outbox rows, expire
     stale claims, all in one write transaction (:func:`pipeline.mail.plan.plan_edition`).
 
     Topics are assigned first (a no-op unless papers are pending): an edition freezes its
-    papers' stored topics, which decide who gets what.
+    papers' stored topics, which decide who gets what. ``only_if_subscribed`` (delivery):
+    an edition not frozen yet whose kind has no active subscriber is left alone.
     """
     assign_pending(engine, job.topics)
     ref = day if isinstance(day, EditionRef) else EditionRef.daily(day)
     plan = plan_edition(
-        engine=engine, ref=ref, job=job, now=now, replan=replan, resend_uncertain=resend_uncertain
-    )
+        engine=engine, ref=ref, job=job, now=now, replan=replan,
+        resend_uncertain=resend_uncertain, only_if_subscribed=only_if_subscribed,
+    )  # fmt: skip
     edition = plan.edition
     report = EmailReport(
         edition=ref.day,
@@ -212,24 +226,24 @@ def prepare_edition(
         froze=plan.froze,
         planned=plan.planned,
         totals=plan.totals,
+        nobody=plan.nobody,
     )
     return edition, report
 
 
-def _record(
-    engine: Engine, item: OutboxItem, outcome: Outcome, job: EmailJob, clock: Clock
-) -> None:
-    done = clock()
+_RELEASED = Outcome("pending", None, "claim released")
+Done = list[tuple[OutboxItem, Outcome, datetime]]
+
+
+def _record(engine: Engine, done: Done, job: EmailJob) -> None:
+    """Record a batch's outcomes in one write transaction (and flag the bounced addresses)."""
+    if not done:
+        return
     with write_session(engine) as session:
-        finish(session=session, item=item, outcome=outcome, now=done, retry_after=job.retry_after)
-        if outcome.bounce:
-            flag_bouncing(session=session, subscriber_id=item.subscriber_id, now=done)
-
-
-def _release(engine: Engine, items: Sequence[OutboxItem], job: EmailJob, clock: Clock) -> None:
-    """Hand claimed rows that were never sent back to ``pending``."""
-    for item in items:
-        _record(engine, item, Outcome("pending", None, "claim released"), job, clock)
+        finish_many(session=session, done=done, retry_after=job.retry_after)
+        for item, outcome, at in done:
+            if outcome.bounce:
+                flag_bouncing(session=session, subscriber_id=item.subscriber_id, now=at)
 
 
 def send_due(
@@ -244,8 +258,12 @@ def send_due(
     on_item: Callable[[], None] | None = None,
 ) -> EmailReport:
     """Claim and send the edition's due rows ``batch`` at a time until none is left (or the
-    transport says stop). Each claim and outcome is committed and stamped with ``clock()``."""
+    transport says stop). Each batch is two write transactions: its claim, committed before
+    any SMTP, and its outcomes, committed after its last message (each stamped ``clock()``).
+    A crash in between leaves the batch's rows ``sending``: later ``uncertain``, never resent
+    blindly, so the uncertain window is one batch."""
     cache: dict[tuple[str, ...], Bodies] = {}
+    views = PaperViews()
     opened = False
     try:
         while report.stopped is None:
@@ -263,47 +281,68 @@ def send_due(
                 try:
                     transport.open()
                 except BaseException:
-                    _release(engine, items, job, clock)
+                    _record(engine, [(item, _RELEASED, clock()) for item in items], job)
                     raise
                 opened = True
-            for number, item in enumerate(items):
-                if report.stopped is not None:
-                    _release(engine, items[number:], job, clock)
-                    break
-                if on_item is not None:
-                    on_item()
-                _send_one(item, engine, edition, job, transport, clock, cache, report)
+            _send_batch(items, engine, edition, job, transport, clock, (cache, views), report,
+                        on_item)  # fmt: skip
     finally:
         if opened:
             transport.close()
     return report.close(engine=engine, topic_sets=len(cache))
 
 
-def _send_one(
-    item: OutboxItem,
+def _send_batch(
+    items: Sequence[OutboxItem],
     engine: Engine,
     edition: Edition,
     job: EmailJob,
     transport: Transport,
     clock: Clock,
-    cache: dict[tuple[str, ...], Bodies],
+    caches: tuple[dict[tuple[str, ...], Bodies], PaperViews],
     report: EmailReport,
+    on_item: Callable[[], None] | None,
 ) -> None:
-    """Send one claimed row and record its outcome; close it as skipped if its subscriber left."""
+    """Send a claimed batch, then record its outcomes in one transaction. Rows never handed
+    to the transport (it said stop, or an error interrupted the batch) go back to ``pending``;
+    one whose attempt raised stays ``sending`` (it may have gone out)."""
+    done: Done = []
+    started = 0
+    try:
+        for item in items:
+            if report.stopped is not None:
+                break
+            started += 1
+            if on_item is not None:
+                on_item()
+            outcome, attempted = _attempt(item, edition, job, transport, clock, caches)
+            done.append((item, outcome, clock()))
+            report.add(outcome, attempted=attempted)
+    finally:
+        released = clock()
+        _record(engine, done + [(item, _RELEASED, released) for item in items[started:]], job)
+
+
+def _attempt(
+    item: OutboxItem,
+    edition: Edition,
+    job: EmailJob,
+    transport: Transport,
+    clock: Clock,
+    caches: tuple[dict[tuple[str, ...], Bodies], PaperViews],
+) -> tuple[Outcome, bool]:
+    """Send one claimed row (True: it went to the transport); skip it if its subscriber left."""
     if item.status != "active":
-        outcome = Outcome("skipped", None, f"subscriber {item.status}")
-        _record(engine, item, outcome, job, clock)
-        report.add(outcome, attempted=False)
-        return
+        return Outcome("skipped", None, f"subscriber {item.status}"), False
+    cache, views = caches
     chosen = tuple(sorted(item.topics))
     if chosen not in cache:
-        cache[chosen] = render_for(edition, item.topics, job)
+        cache[chosen] = render_for(edition, item.topics, job, views=views).for_sending()
     data = message_bytes(item, cache[chosen], job, clock())
     failpoint("after_claim")
     outcome = transport.send(item, job.settings.sender_address, data)
     failpoint("after_send")
-    _record(engine, item, outcome, job, clock)
-    report.add(outcome)
+    return outcome, True
 
 
 def deliver_edition(
@@ -327,6 +366,7 @@ def deliver_edition(
         now=clock(),
         resend_uncertain=resend_uncertain,
         replan=replan,
+        only_if_subscribed=True,  # no active subscriber of its kind: nothing computed
     )
     if on_start is not None:
         on_start(report.totals.get("pending", 0) + report.totals.get("retry", 0))

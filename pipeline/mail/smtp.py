@@ -22,7 +22,6 @@ from pipeline.records import Outcome
 
 log = logging.getLogger(__name__)
 SMTP_TIMEOUT = 60.0  # seconds per operation; a timeout after the body is "uncertain"
-_LEADING_DOT = re.compile(rb"^\.", re.MULTILINE)
 
 
 def _tls_context(target: SmtpTarget) -> ssl.SSLContext:
@@ -117,7 +116,8 @@ def _reply(raw: bytes | str) -> str:
 
 
 def _body(data: bytes) -> bytes:
-    data = _LEADING_DOT.sub(b"..", data)
+    """Dot-stuffed (RFC 5321 4.5.2: a line starting with "." gets another) and terminated."""
+    data = (b"." if data.startswith(b".") else b"") + data.replace(b"\n.", b"\n..")
     if not data.endswith(b"\r\n"):
         data += b"\r\n"
     return data + b".\r\n"

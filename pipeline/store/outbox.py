@@ -19,11 +19,11 @@ next run turns it ``uncertain`` instead of sending it blindly a second time.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, func, update
+from sqlalchemy import Table, bindparam, func, or_, update
+from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
 from pipeline.records import EditionRef, OutboxItem, Outcome
@@ -33,8 +33,8 @@ from pipeline.store.tables import OutboxMessage, Subscriber
 STATES = ("pending", "sending", "sent", "retry", "failed", "uncertain", "skipped")
 MAX_BACKOFF = timedelta(days=1)
 _CHUNK = 500
-# Core (not ORM) updates: the ORM's bulk-update path costs ~1 ms per statement, and a run issues
-# two per message (claim, outcome).
+# Core (not ORM) statements, the delivery ones built once: the ORM's bulk-update path costs ~1 ms
+# per statement, and a run issues two transactions per batch (claim, outcomes).
 _OUTBOX: Table = OutboxMessage.metadata.tables["outbox"]
 
 
@@ -150,45 +150,114 @@ def claim_due(
     PostgreSQL locks the candidates ``FOR UPDATE SKIP LOCKED``, so concurrent workers each get
     other rows and never wait on each other (docs/reliability.md §2.2); on SQLite the caller's
     ``BEGIN IMMEDIATE`` admits one claimer at a time (the locking clause renders as nothing).
+    Two statements built once (the claim, ``RETURNING`` the rows; their subscribers).
     """
-    candidates = (
-        select(col(OutboxMessage.id))
-        .where(*_due(edition, now, kind))
-        .order_by(col(OutboxMessage.id))
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
     claimed = session.execute(
-        update(_OUTBOX)
-        .where(col(OutboxMessage.id).in_(candidates.scalar_subquery()))
-        .values(state="sending", claimed_at=now, attempts=col(OutboxMessage.attempts) + 1)
-        .returning(_OUTBOX.c.id)
-    )
-    ids = [int(row_id) for (row_id,) in claimed]
-    if not ids:
+        _CLAIM, {"of_edition": edition, "of_kind": kind, "at_time": now, "at_most": limit}
+    ).all()
+    if not claimed:
         return []
-    # Report attempts as before this claim, like due_items (finish() backs off on it).
-    return [
-        replace(item, attempts=item.attempts - 1)
-        for item in _items(session, col(OutboxMessage.id).in_(ids))
-    ]
+    wanted = {"ids": sorted({row.subscriber_id for row in claimed})}
+    people = {person.id: person for person in session.execute(_SUBSCRIBERS, wanted)}
+    items = []
+    for row in sorted(claimed, key=lambda row: int(row.id)):
+        person = people[row.subscriber_id]
+        items.append(
+            OutboxItem(
+                id=int(row.id),
+                subscriber_id=row.subscriber_id,
+                email=person.email,
+                topics=tuple(person.topics if row.topics is None else row.topics),
+                status=person.status,
+                token_nonce=person.token_nonce,
+                message_id=row.message_id,
+                attempts=row.attempts - 1,  # as before this claim, like due_items (finish()
+                kind=row.kind,  # backs off on it)
+            )
+        )
+    return items
+
+
+_SUBSCRIBER: Table = Subscriber.metadata.tables["subscriber"]
+_NOW = bindparam("at_time", type_=_OUTBOX.c.next_attempt_at.type)
+_CANDIDATES = (
+    core_select(_OUTBOX.c.id)
+    .where(
+        _OUTBOX.c.edition == bindparam("of_edition", type_=_OUTBOX.c.edition.type),
+        _OUTBOX.c.kind == bindparam("of_kind"),
+        or_(_OUTBOX.c.state == "pending", _OUTBOX.c.state == "retry"),
+        _OUTBOX.c.next_attempt_at <= _NOW,
+    )
+    .order_by(_OUTBOX.c.id)
+    .limit(bindparam("at_most"))
+    .with_for_update(skip_locked=True)
+)
+_CLAIM = (
+    update(_OUTBOX)
+    .where(_OUTBOX.c.id.in_(_CANDIDATES.scalar_subquery()))
+    .values(state="sending", claimed_at=_NOW, attempts=_OUTBOX.c.attempts + 1)
+    .returning(
+        _OUTBOX.c.id, _OUTBOX.c.subscriber_id, _OUTBOX.c.topics, _OUTBOX.c.message_id,
+        _OUTBOX.c.attempts, _OUTBOX.c.kind,
+    )
+)  # fmt: skip
+_SUBSCRIBERS = core_select(
+    _SUBSCRIBER.c.id, _SUBSCRIBER.c.email, _SUBSCRIBER.c.topics, _SUBSCRIBER.c.status,
+    _SUBSCRIBER.c.token_nonce,
+).where(_SUBSCRIBER.c.id.in_(bindparam("ids", expanding=True)))  # fmt: skip
 
 
 def finish(
     *, session: Session, item: OutboxItem, outcome: Outcome, now: datetime, retry_after: timedelta
 ) -> None:
-    """Record an attempt's outcome; a retry waits ``retry_after`` doubled per attempt."""
-    values: dict[str, object] = {
-        "state": outcome.state,
-        "last_code": outcome.code,
-        "last_error": outcome.detail[:500] or None,
-    }
-    if outcome.state == "sent":
-        values["sent_at"] = now
-    if outcome.state == "retry":
+    """Record one attempt's outcome (see :func:`finish_many`)."""
+    finish_many(session=session, done=[(item, outcome, now)], retry_after=retry_after)
+
+
+def finish_many(
+    *,
+    session: Session,
+    done: Sequence[tuple[OutboxItem, Outcome, datetime]],
+    retry_after: timedelta,
+) -> None:
+    """Record a batch of attempts' outcomes, each stamped with its time, in one statement
+    (executemany): a retry waits ``retry_after`` doubled per attempt; ``sent_at`` is set for
+    a sent row, ``next_attempt_at`` for a retry, both left as they are otherwise."""
+    if not done:
+        return
+    params = []
+    for item, outcome, now in done:
         delay = min(retry_after * 2 ** max(0, item.attempts), MAX_BACKOFF)
-        values["next_attempt_at"] = now + delay
-    session.execute(update(_OUTBOX).where(col(OutboxMessage.id) == item.id).values(**values))
+        params.append(
+            {
+                "row_id": item.id,
+                "new_state": outcome.state,
+                "new_code": outcome.code,
+                "new_error": outcome.detail[:500] or None,
+                "new_sent_at": now if outcome.state == "sent" else None,
+                "new_next": now + delay if outcome.state == "retry" else None,
+            }
+        )
+    session.execute(_FINISH, params)
+
+
+# Built once: one UPDATE per row by primary key, executed as one executemany per batch.
+_FINISH = (
+    update(_OUTBOX)
+    .where(_OUTBOX.c.id == bindparam("row_id"))
+    .values(
+        state=bindparam("new_state"),
+        last_code=bindparam("new_code"),
+        last_error=bindparam("new_error"),
+        sent_at=func.coalesce(
+            bindparam("new_sent_at", type_=_OUTBOX.c.sent_at.type), _OUTBOX.c.sent_at
+        ),
+        next_attempt_at=func.coalesce(
+            bindparam("new_next", type_=_OUTBOX.c.next_attempt_at.type),
+            _OUTBOX.c.next_attempt_at,
+        ),
+    )
+)
 
 
 def outbox_counts(*, session: Session, edition: date, kind: str = "daily") -> dict[str, int]:
