@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -77,7 +77,7 @@ def _merge_row(row: dict[str, Any], other: dict[str, Any]) -> dict[str, Any]:
     return {**row, **merged}
 
 
-def _meta_rows(page: Page, ids: dict[str, int]) -> list[dict[str, Any]]:
+def _meta_rows(page: Page, ids: Mapping[str, int]) -> list[dict[str, Any]]:
     rows: dict[int, dict[str, Any]] = {}
     for paper in page.papers:
         paper_id = ids.get(_alias(paper))
@@ -135,16 +135,20 @@ def _statements(dialect: str) -> tuple[Any, Any]:
     return meta, votes
 
 
-def upsert_metadata(*, session: Session, page: Page, now: datetime) -> int:
+def upsert_metadata(
+    *, session: Session, page: Page, now: datetime, ids: Mapping[str, int] | None = None
+) -> int:
     """Record what ``page`` says about its (already stored) papers; returns how many papers.
 
     Call inside the page's write transaction, after the papers are stored (their aliases
-    find them). Papers the page says nothing about (text pages) are left alone.
+    find them; ``ids``, when given, are the stored aliases' papers, as the caller that stored
+    them knows them). Papers the page says nothing about (text pages) are left alone.
     """
     said = [paper for paper in page.papers if _says_something(paper)]
     if not said:
         return 0
-    ids = _paper_ids(session, (_alias(paper) for paper in said))
+    if ids is None:
+        ids = _paper_ids(session, (_alias(paper) for paper in said))
     rows = _meta_rows(page, ids)
     meta, history = _statements(session.get_bind().dialect.name)
     connection = session.connection()

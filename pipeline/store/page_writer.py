@@ -1,0 +1,314 @@
+"""Writing one parsed page into the store: the write path of ``papers.upsert_page``.
+
+SQLAlchemy Core on the session's connection, every statement built once per dialect
+(:func:`_statements`) and run as an ``executemany`` of parameter lists: building ``case()``,
+``on_conflict_do_update`` and ``in_()`` afresh for each page, the ORM's bulk insert and one
+correlated subquery per paper and column cost ~75% of an ingest (issue 14). Per page:
+
+1. the digest upserted with ``RETURNING id`` (no row back: the same content was read before);
+2. the page's papers looked up by alias in one ``IN`` query joined to their rows;
+3. new papers inserted with ``RETURNING id, key`` (a key another writer inserted meanwhile
+   returns nothing, and is looked up again and merged like a stored paper);
+4. changed papers updated, one row per paper, only the columns that changed;
+5. new aliases inserted, appearances upserted (the lower rank kept), the digest's count;
+6. first/last seen and times seen recomputed from appearances by one grouped
+   ``UPDATE ... FROM``, which writes only rows whose values change.
+
+Needs SQLite >= 3.35 (``RETURNING``; ``UPDATE ... FROM`` since 3.33) or PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import functools
+import sqlite3
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, bindparam, distinct, func, or_, select, update
+
+from pipeline.diff import prefer_text
+from pipeline.errors import StoreError
+from pipeline.identity import arxiv_key, title_key
+from pipeline.records import Page, ParsedPaper
+from pipeline.store.engine import insert_for_dialect
+from pipeline.store.tables import Appearance, Digest, Paper, PaperAlias
+
+CHUNK = 500  # rows per IN (...) look-up and per executemany batch
+SQLITE_MIN = (3, 35, 0)  # INSERT ... RETURNING
+_T = TypeVar("_T")
+_PAPER = Paper.__table__  # type: ignore[attr-defined]
+_ALIAS = PaperAlias.__table__  # type: ignore[attr-defined]
+_DIGEST = Digest.__table__  # type: ignore[attr-defined]
+_APPEARANCE = Appearance.__table__  # type: ignore[attr-defined]
+# What a merge may change, as read back by the look-up (after alias and id).
+_MERGED = ("arxiv_id", "first_seen", "text_date", "title", "abstract", "links", "authors",
+           "keywords")  # fmt: skip
+
+
+def _chunks(items: Sequence[_T], size: int = CHUNK) -> Iterator[Sequence[_T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+@dataclass
+class Entry:
+    """A parsed paper on its way into the store."""
+
+    parsed: ParsedPaper
+    aliases: tuple[str, ...]  # arXiv key first (when known), then the title key
+    paper_id: int | None = None
+    earliest: date | None = None  # first_seen before this page
+
+
+def entries_of(papers: Sequence[ParsedPaper]) -> list[Entry]:
+    """The page's papers with their aliases; the same paper twice keeps its first rank."""
+    entries: dict[str, Entry] = {}
+    for parsed in papers:
+        aliases: tuple[str, ...] = (title_key(parsed.title),)
+        if parsed.arxiv_id:
+            aliases = (arxiv_key(parsed.arxiv_id), *aliases)
+        if aliases[0] not in entries:
+            entries[aliases[0]] = Entry(parsed=parsed, aliases=aliases)
+    return list(entries.values())
+
+
+@dataclass(frozen=True)
+class _Statements:
+    digest: Any
+    lookup: Any
+    insert_papers: Any
+    update_paper: Any
+    insert_aliases: Any
+    upsert_appearances: Any
+    count_listed: Any
+    refresh_seen: Any
+
+
+@functools.cache
+def _statements(dialect: str) -> _Statements:
+    """Every statement of the write path, built once per dialect (their compiled forms are then
+    cached by SQLAlchemy by the parameter names used)."""
+    if dialect == "sqlite" and sqlite3.sqlite_version_info < SQLITE_MIN:
+        raise StoreError(
+            f"SQLite {sqlite3.sqlite_version} is too old for paperboy's store: it needs "
+            f"{'.'.join(map(str, SQLITE_MIN))} or newer (INSERT ... RETURNING)"
+        )
+    paper, alias, digest, appearance = _PAPER.c, _ALIAS.c, _DIGEST.c, _APPEARANCE.c
+    upsert = insert_for_dialect(dialect, _DIGEST)
+    # A re-read of the same content writes nothing and returns no row.
+    digest_stmt = upsert.on_conflict_do_update(
+        index_elements=["source", "listing_date"],
+        set_={name: upsert.excluded[name] for name in ("origin", "content_hash", "ingested_at")},
+        where=digest.content_hash != upsert.excluded.content_hash,
+    ).returning(digest.id)
+    lookup = (
+        select(alias.alias, paper.id, *(paper[name] for name in _MERGED))
+        .select_from(_ALIAS.join(_PAPER, paper.id == alias.paper_id))
+        .where(alias.alias.in_(bindparam("aliases", expanding=True)))
+    )
+    insert_papers = (
+        insert_for_dialect(dialect, _PAPER).on_conflict_do_nothing().returning(paper.id, paper.key)
+    )
+    appearances = insert_for_dialect(dialect, _APPEARANCE)
+    upsert_appearances = appearances.on_conflict_do_update(
+        index_elements=["paper_id", "digest_id"],
+        set_={"rank": appearances.excluded.rank},
+        where=appearances.excluded.rank < appearance.rank,  # the lower rank is kept
+    )
+    digest_id: Any = bindparam("digest_id")
+    listed = select(func.count()).where(appearance.digest_id == digest_id).scalar_subquery()
+    count_listed = update(_DIGEST).where(digest.id == digest_id).values(paper_count=listed)
+    seen = (
+        select(
+            appearance.paper_id,
+            func.min(appearance.listing_date).label("first"),
+            func.max(appearance.listing_date).label("last"),
+            func.count(distinct(appearance.listing_date)).label("times"),
+        )
+        .where(appearance.paper_id.in_(bindparam("ids", expanding=True)))
+        .group_by(appearance.paper_id)
+        .subquery("seen")
+    )
+    refresh_seen = (
+        update(_PAPER)
+        .where(
+            paper.id == seen.c.paper_id,
+            or_(
+                paper.first_seen != seen.c.first,
+                paper.last_seen != seen.c.last,
+                paper.times_seen != seen.c.times,
+            ),
+        )
+        .values(first_seen=seen.c.first, last_seen=seen.c.last, times_seen=seen.c.times)
+    )
+    return _Statements(
+        digest=digest_stmt,
+        lookup=lookup,
+        insert_papers=insert_papers,
+        update_paper=update(_PAPER).where(paper.id == bindparam("paper_id")),
+        insert_aliases=insert_for_dialect(dialect, _ALIAS)
+        .on_conflict_do_nothing()
+        .returning(alias.alias),
+        upsert_appearances=upsert_appearances,
+        count_listed=count_listed,
+        refresh_seen=refresh_seen,
+    )
+
+
+class PageWriter:
+    """Stores one page's papers through one connection (inside the page's transaction)."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.sql = _statements(connection.dialect.name)
+        self.stored: dict[int, dict[str, Any]] = {}  # papers read by lookup, by id
+        self.owner: dict[str, int] = {}  # alias -> paper id, as stored (read or written)
+
+    def resolve(self, entries: Sequence[Entry]) -> None:
+        """Find stored papers for entries by alias (arXiv key first, then title)."""
+        wanted = sorted({alias for entry in entries for alias in entry.aliases} - set(self.owner))
+        for names in _chunks(wanted):
+            for row in self.connection.execute(self.sql.lookup, {"aliases": list(names)}):
+                self.owner[row[0]] = row[1]
+                self.stored.setdefault(row[1], dict(zip(_MERGED, row[2:], strict=True)))
+        for entry in entries:
+            if entry.paper_id is not None:
+                continue
+            arxiv_id = entry.parsed.arxiv_id
+            by_id = self.owner.get(entry.aliases[0]) if arxiv_id else None
+            by_title = self.owner.get(entry.aliases[-1])
+            if by_id is not None:
+                entry.paper_id = by_id
+            elif by_title is not None and self.stored[by_title]["arxiv_id"] in (None, arxiv_id):
+                entry.paper_id = by_title  # a title-only paper gains its arXiv id: one paper
+            if entry.paper_id is not None:
+                entry.earliest = self.stored[entry.paper_id]["first_seen"]
+
+    def upsert_digest(self, page: Page, now: datetime) -> int | None:
+        """The digest's id, or None when this content was the page read last (unchanged)."""
+        values = {
+            "source": page.source,
+            "listing_date": page.listing_date,
+            "origin": page.origin,
+            "content_hash": page.content_hash,
+            "paper_count": 0,
+            "ingested_at": now,
+        }
+        found: int | None = self.connection.execute(self.sql.digest, values).scalar()
+        return found
+
+    def write(
+        self, entries: list[Entry], digest_id: int, listing_date: date, now: datetime
+    ) -> None:
+        """Store the entries of a changed page (already resolved) under ``digest_id``."""
+        self._insert_new(entries, listing_date, now)
+        self._merge_existing(entries, listing_date)
+        self._link(entries, digest_id, listing_date)
+        self.connection.execute(self.sql.count_listed, {"digest_id": digest_id})
+        ids = sorted({e.paper_id for e in entries if e.paper_id is not None})
+        for chunk in _chunks(ids):
+            self.connection.execute(self.sql.refresh_seen, {"ids": list(chunk)})
+
+    def _insert_new(self, entries: list[Entry], listing_date: date, now: datetime) -> None:
+        fresh = [e for e in entries if e.paper_id is None]
+        rows = [
+            {
+                "key": e.aliases[0],
+                "arxiv_id": e.parsed.arxiv_id,
+                "title": e.parsed.title,
+                "abstract": e.parsed.abstract,
+                "text_date": listing_date,
+                "links": sorted(e.parsed.links),
+                "authors": list(e.parsed.authors),
+                "keywords": list(e.parsed.keywords),
+                "first_seen": listing_date,
+                "last_seen": listing_date,
+                "times_seen": 1,  # its one listing date: the refresh then finds nothing to change
+                "created_at": now,
+            }
+            for e in fresh
+        ]
+        made: dict[str, int] = {}
+        for batch in _chunks(rows):
+            made.update((key, paper_id) for paper_id, key in self.connection.execute(
+                self.sql.insert_papers, list(batch)))  # fmt: skip
+        raced = []
+        for entry in fresh:
+            entry.paper_id = made.get(entry.aliases[0])
+            if entry.paper_id is None:
+                raced.append(entry)  # stored by another writer since the look-up
+        if raced:
+            self.resolve(raced)
+            lost = [e.aliases[0] for e in raced if e.paper_id is None]
+            if lost:
+                raise StoreError(f"papers neither inserted nor found: {', '.join(lost[:5])}")
+
+    def _merge_existing(self, entries: list[Entry], listing_date: date) -> None:
+        """Monotone merges into stored papers: earliest text, growing links, fuller lists,
+        the arXiv id filled once. Several entries of one paper merge one after the other."""
+        changed: dict[int, dict[str, Any]] = {}
+        for entry in entries:
+            stored = self.stored.get(entry.paper_id) if entry.paper_id is not None else None
+            if stored is None:
+                continue
+            change = _merge(stored, entry.parsed, listing_date)
+            if change:
+                stored.update(change)
+                changed.setdefault(entry.paper_id, {}).update(change)  # type: ignore[arg-type]
+        by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for paper_id, change in sorted(changed.items()):
+            by_columns.setdefault(tuple(sorted(change)), []).append(
+                {"paper_id": paper_id, **change}
+            )
+        for rows in by_columns.values():  # one executemany per set of changed columns
+            for chunk in _chunks(rows):
+                self.connection.execute(self.sql.update_paper, list(chunk))
+
+    def _link(self, entries: list[Entry], digest_id: int, listing_date: date) -> None:
+        aliases: dict[str, int] = {}
+        ranks: dict[int, int] = {}
+        for entry in entries:
+            assert entry.paper_id is not None  # every entry is stored by now
+            for alias in entry.aliases:
+                if alias not in self.owner:
+                    aliases.setdefault(alias, entry.paper_id)  # the first entry claims it
+            rank = ranks.get(entry.paper_id)
+            if rank is None or entry.parsed.rank < rank:
+                ranks[entry.paper_id] = entry.parsed.rank
+        alias_rows = [{"alias": alias, "paper_id": pid} for alias, pid in aliases.items()]
+        claimed: set[str] = set()
+        for chunk in _chunks(alias_rows):
+            claimed.update(self.connection.execute(self.sql.insert_aliases, list(chunk)).scalars())
+        self.owner.update((alias, aliases[alias]) for alias in claimed)
+        taken = [alias for alias in aliases if alias not in claimed]  # by another writer
+        for names in _chunks(taken):
+            found = self.connection.execute(self.sql.lookup, {"aliases": list(names)})
+            self.owner.update((row[0], row[1]) for row in found)
+        rows = [
+            {"paper_id": paper_id, "digest_id": digest_id, "listing_date": listing_date,
+             "rank": rank}
+            for paper_id, rank in ranks.items()
+        ]  # fmt: skip
+        for chunk in _chunks(rows):
+            self.connection.execute(self.sql.upsert_appearances, list(chunk))
+
+
+def _merge(stored: dict[str, Any], parsed: ParsedPaper, listing_date: date) -> dict[str, Any]:
+    """The columns of ``stored`` that ``parsed`` (listed on ``listing_date``) changes."""
+    change: dict[str, Any] = {}
+    current = (stored["text_date"], stored["title"], stored["abstract"])
+    kept = prefer_text(current, (listing_date, parsed.title, parsed.abstract))
+    if kept != current:
+        change.update(text_date=kept[0], title=kept[1], abstract=kept[2])
+    links = sorted(set(stored["links"]) | set(parsed.links))
+    if links != stored["links"]:
+        change["links"] = links
+    for name in ("authors", "keywords"):
+        best = max(list(stored[name]), list(getattr(parsed, name)), key=lambda v: (bool(v), v))
+        if best != stored[name]:
+            change[name] = best
+    if parsed.arxiv_id and stored["arxiv_id"] is None:
+        change["arxiv_id"] = parsed.arxiv_id
+    return change
