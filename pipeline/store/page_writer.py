@@ -19,7 +19,6 @@ Needs SQLite >= 3.35 (``RETURNING``; ``UPDATE ... FROM`` since 3.33) or PostgreS
 
 from __future__ import annotations
 
-import functools
 import sqlite3
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -27,11 +26,13 @@ from datetime import date, datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, bindparam, distinct, func, or_, select, update
+from sqlalchemy.engine import Dialect
 
 from pipeline.diff import prefer_text
 from pipeline.errors import StoreError
 from pipeline.identity import arxiv_key, title_key
 from pipeline.records import Page, ParsedPaper
+from pipeline.store.driver import Cursor, Prepared, Values, in_list, prepare
 from pipeline.store.engine import insert_for_dialect
 from pipeline.store.tables import Appearance, Digest, Paper, PaperAlias
 
@@ -74,44 +75,68 @@ def entries_of(papers: Sequence[ParsedPaper]) -> list[Entry]:
     return list(entries.values())
 
 
+_INSERTED = ("key", "arxiv_id", "title", "abstract", "text_date", "links", "authors", "keywords",
+             "first_seen", "last_seen", "times_seen", "created_at")  # fmt: skip
+_DIGEST_COLUMNS = ("source", "listing_date", "origin", "content_hash", "paper_count", "ingested_at")
+
+
 @dataclass(frozen=True)
 class _Statements:
-    digest: Any
-    lookup: Any
-    insert_papers: Any
-    update_paper: Any
-    insert_aliases: Any
-    upsert_appearances: Any
-    count_listed: Any
-    refresh_seen: Any
+    dialect: Dialect
+    digest: Prepared
+    lookup: Prepared
+    insert_papers: Prepared
+    insert_aliases: Prepared
+    upsert_appearances: Prepared
+    count_listed: Prepared
+    refresh_seen: Prepared
+    updates: dict[tuple[str, ...], Prepared]  # by the columns an update sets, made when needed
+
+    def update_paper(self, columns: tuple[str, ...]) -> Prepared:
+        found = self.updates.get(columns)
+        if found is None:
+            where = _PAPER.c.id == bindparam("paper_id")
+            found = self.updates[columns] = prepare(update(_PAPER).where(where), self.dialect,
+                                                    columns)  # fmt: skip
+        return found
 
 
-@functools.cache
-def _statements(dialect: str) -> _Statements:
-    """Every statement of the write path, built once per dialect (their compiled forms are then
-    cached by SQLAlchemy by the parameter names used)."""
-    if dialect == "sqlite" and sqlite3.sqlite_version_info < SQLITE_MIN:
+_CACHE: dict[tuple[str, str], _Statements] = {}
+
+
+def _statements(dialect: Dialect) -> _Statements:
+    """Every statement of the write path, built and compiled once per dialect and driver."""
+    found = _CACHE.get((dialect.name, dialect.driver))
+    if found is None:
+        found = _CACHE[(dialect.name, dialect.driver)] = _build(dialect)
+    return found
+
+
+def _build(dialect: Dialect) -> _Statements:
+    name = dialect.name
+    if name == "sqlite" and sqlite3.sqlite_version_info < SQLITE_MIN:
         raise StoreError(
             f"SQLite {sqlite3.sqlite_version} is too old for paperboy's store: it needs "
             f"{'.'.join(map(str, SQLITE_MIN))} or newer (INSERT ... RETURNING)"
         )
     paper, alias, digest, appearance = _PAPER.c, _ALIAS.c, _DIGEST.c, _APPEARANCE.c
-    upsert = insert_for_dialect(dialect, _DIGEST)
+    upsert = insert_for_dialect(name, _DIGEST)
     # A re-read of the same content writes nothing and returns no row.
     digest_stmt = upsert.on_conflict_do_update(
         index_elements=["source", "listing_date"],
-        set_={name: upsert.excluded[name] for name in ("origin", "content_hash", "ingested_at")},
+        set_={column: upsert.excluded[column] for column in ("origin", "content_hash",
+                                                             "ingested_at")},
         where=digest.content_hash != upsert.excluded.content_hash,
-    ).returning(digest.id)
+    ).returning(digest.id)  # fmt: skip
     lookup = (
-        select(alias.alias, paper.id, *(paper[name] for name in _MERGED))
+        select(alias.alias, paper.id, *(paper[column] for column in _MERGED))
         .select_from(_ALIAS.join(_PAPER, paper.id == alias.paper_id))
-        .where(alias.alias.in_(bindparam("aliases", expanding=True)))
+        .where(in_list(alias.alias, "aliases", name))
     )
     insert_papers = (
-        insert_for_dialect(dialect, _PAPER).on_conflict_do_nothing().returning(paper.id, paper.key)
+        insert_for_dialect(name, _PAPER).on_conflict_do_nothing().returning(paper.id, paper.key)
     )
-    appearances = insert_for_dialect(dialect, _APPEARANCE)
+    appearances = insert_for_dialect(name, _APPEARANCE)
     upsert_appearances = appearances.on_conflict_do_update(
         index_elements=["paper_id", "digest_id"],
         set_={"rank": appearances.excluded.rank},
@@ -127,7 +152,7 @@ def _statements(dialect: str) -> _Statements:
             func.max(appearance.listing_date).label("last"),
             func.count(distinct(appearance.listing_date)).label("times"),
         )
-        .where(appearance.paper_id.in_(bindparam("ids", expanding=True)))
+        .where(in_list(appearance.paper_id, "ids", name))
         .group_by(appearance.paper_id)
         .subquery("seen")
     )
@@ -143,36 +168,50 @@ def _statements(dialect: str) -> _Statements:
         )
         .values(first_seen=seen.c.first, last_seen=seen.c.last, times_seen=seen.c.times)
     )
+    aliases = insert_for_dialect(name, _ALIAS).on_conflict_do_nothing().returning(alias.alias)
     return _Statements(
-        digest=digest_stmt,
-        lookup=lookup,
-        insert_papers=insert_papers,
-        update_paper=update(_PAPER).where(paper.id == bindparam("paper_id")),
-        insert_aliases=insert_for_dialect(dialect, _ALIAS)
-        .on_conflict_do_nothing()
-        .returning(alias.alias),
-        upsert_appearances=upsert_appearances,
-        count_listed=count_listed,
-        refresh_seen=refresh_seen,
-    )
+        dialect=dialect,
+        digest=prepare(digest_stmt, dialect, _DIGEST_COLUMNS),
+        lookup=prepare(lookup, dialect),
+        insert_papers=prepare(insert_papers, dialect, _INSERTED),
+        insert_aliases=prepare(aliases, dialect, ("alias", "paper_id")),
+        upsert_appearances=prepare(upsert_appearances, dialect, ("paper_id", "digest_id",
+                                                                 "listing_date", "rank")),
+        count_listed=prepare(count_listed, dialect),
+        refresh_seen=prepare(refresh_seen, dialect),
+        updates={},
+    )  # fmt: skip
 
 
 class PageWriter:
     """Stores one page's papers through one connection (inside the page's transaction)."""
 
     def __init__(self, connection: Connection) -> None:
-        self.connection = connection
-        self.sql = _statements(connection.dialect.name)
+        self.sql = _statements(connection.dialect)
+        self.cursor = Cursor(connection)
+        self.values = Values(connection.dialect.name)
         self.stored: dict[int, dict[str, Any]] = {}  # papers read by lookup, by id
         self.owner: dict[str, int] = {}  # alias -> paper id, as stored (read or written)
+
+    def _lookup(self, aliases: Sequence[str]) -> list[Any]:
+        found = []
+        for names in _chunks(aliases):
+            found += self.cursor.rows(self.sql.lookup, {"aliases": self.values.id_list(names)})
+        return found
 
     def resolve(self, entries: Sequence[Entry]) -> None:
         """Find stored papers for entries by alias (arXiv key first, then title)."""
         wanted = sorted({alias for entry in entries for alias in entry.aliases} - set(self.owner))
-        for names in _chunks(wanted):
-            for row in self.connection.execute(self.sql.lookup, {"aliases": list(names)}):
-                self.owner[row[0]] = row[1]
-                self.stored.setdefault(row[1], dict(zip(_MERGED, row[2:], strict=True)))
+        read_day, read_json = self.values.read_day, self.values.read_json
+        for alias, paper_id, *merged in self._lookup(wanted):
+            self.owner[alias] = paper_id
+            if paper_id not in self.stored:
+                paper = dict(zip(_MERGED, merged, strict=True))
+                for name in ("first_seen", "text_date"):
+                    paper[name] = read_day(paper[name])
+                for name in ("links", "authors", "keywords"):
+                    paper[name] = read_json(paper[name])
+                self.stored[paper_id] = paper
         for entry in entries:
             if entry.paper_id is not None:
                 continue
@@ -190,14 +229,14 @@ class PageWriter:
         """The digest's id, or None when this content was the page read last (unchanged)."""
         values = {
             "source": page.source,
-            "listing_date": page.listing_date,
+            "listing_date": self.values.day(page.listing_date),
             "origin": page.origin,
             "content_hash": page.content_hash,
             "paper_count": 0,
-            "ingested_at": now,
+            "ingested_at": self.values.stamp(now),
         }
-        found: int | None = self.connection.execute(self.sql.digest, values).scalar()
-        return found
+        found = self.cursor.rows(self.sql.digest, values)
+        return int(found[0][0]) if found else None
 
     def write(
         self, entries: list[Entry], digest_id: int, listing_date: date, now: datetime
@@ -206,34 +245,39 @@ class PageWriter:
         self._insert_new(entries, listing_date, now)
         self._merge_existing(entries, listing_date)
         self._link(entries, digest_id, listing_date)
-        self.connection.execute(self.sql.count_listed, {"digest_id": digest_id})
+        self.cursor.rows(self.sql.count_listed, {"digest_id": digest_id})
         ids = sorted({e.paper_id for e in entries if e.paper_id is not None})
         for chunk in _chunks(ids):
-            self.connection.execute(self.sql.refresh_seen, {"ids": list(chunk)})
+            self.cursor.rows(self.sql.refresh_seen, {"ids": self.values.id_list(chunk)})
 
     def _insert_new(self, entries: list[Entry], listing_date: date, now: datetime) -> None:
         fresh = [e for e in entries if e.paper_id is None]
+        day, stamp, as_json = (
+            self.values.day(listing_date),
+            self.values.stamp(now),
+            self.values.json,
+        )
         rows = [
             {
                 "key": e.aliases[0],
                 "arxiv_id": e.parsed.arxiv_id,
                 "title": e.parsed.title,
                 "abstract": e.parsed.abstract,
-                "text_date": listing_date,
-                "links": sorted(e.parsed.links),
-                "authors": list(e.parsed.authors),
-                "keywords": list(e.parsed.keywords),
-                "first_seen": listing_date,
-                "last_seen": listing_date,
+                "text_date": day,
+                "links": as_json(sorted(e.parsed.links)),
+                "authors": as_json(list(e.parsed.authors)),
+                "keywords": as_json(list(e.parsed.keywords)),
+                "first_seen": day,
+                "last_seen": day,
                 "times_seen": 1,  # its one listing date: the refresh then finds nothing to change
-                "created_at": now,
+                "created_at": stamp,
             }
             for e in fresh
         ]
         made: dict[str, int] = {}
         for batch in _chunks(rows):
-            made.update((key, paper_id) for paper_id, key in self.connection.execute(
-                self.sql.insert_papers, list(batch)))  # fmt: skip
+            made.update((key, paper_id) for paper_id, key in self.cursor.many_returning(
+                self.sql.insert_papers, batch))  # fmt: skip
         raced = []
         for entry in fresh:
             entry.paper_id = made.get(entry.aliases[0])
@@ -259,12 +303,18 @@ class PageWriter:
                 changed.setdefault(entry.paper_id, {}).update(change)  # type: ignore[arg-type]
         by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         for paper_id, change in sorted(changed.items()):
-            by_columns.setdefault(tuple(sorted(change)), []).append(
-                {"paper_id": paper_id, **change}
-            )
-        for rows in by_columns.values():  # one executemany per set of changed columns
+            row = {name: self._bound(name, value) for name, value in change.items()}
+            by_columns.setdefault(tuple(sorted(change)), []).append({"paper_id": paper_id, **row})
+        for columns, rows in by_columns.items():  # one executemany per set of changed columns
             for chunk in _chunks(rows):
-                self.connection.execute(self.sql.update_paper, list(chunk))
+                self.cursor.many(self.sql.update_paper(columns), chunk)
+
+    def _bound(self, name: str, value: Any) -> Any:
+        if name == "text_date":
+            return self.values.day(value)
+        if name in ("links", "authors", "keywords"):
+            return self.values.json(value)
+        return value
 
     def _link(self, entries: list[Entry], digest_id: int, listing_date: date) -> None:
         aliases: dict[str, int] = {}
@@ -280,19 +330,18 @@ class PageWriter:
         alias_rows = [{"alias": alias, "paper_id": pid} for alias, pid in aliases.items()]
         claimed: set[str] = set()
         for chunk in _chunks(alias_rows):
-            claimed.update(self.connection.execute(self.sql.insert_aliases, list(chunk)).scalars())
+            claimed.update(row[0] for row in self.cursor.many_returning(
+                self.sql.insert_aliases, chunk))  # fmt: skip
         self.owner.update((alias, aliases[alias]) for alias in claimed)
         taken = [alias for alias in aliases if alias not in claimed]  # by another writer
-        for names in _chunks(taken):
-            found = self.connection.execute(self.sql.lookup, {"aliases": list(names)})
-            self.owner.update((row[0], row[1]) for row in found)
+        self.owner.update((row[0], row[1]) for row in self._lookup(taken))
+        day = self.values.day(listing_date)
         rows = [
-            {"paper_id": paper_id, "digest_id": digest_id, "listing_date": listing_date,
-             "rank": rank}
+            {"paper_id": paper_id, "digest_id": digest_id, "listing_date": day, "rank": rank}
             for paper_id, rank in ranks.items()
-        ]  # fmt: skip
+        ]
         for chunk in _chunks(rows):
-            self.connection.execute(self.sql.upsert_appearances, list(chunk))
+            self.cursor.many(self.sql.upsert_appearances, chunk)
 
 
 def _merge(stored: dict[str, Any], parsed: ParsedPaper, listing_date: date) -> dict[str, Any]:
