@@ -3,8 +3,9 @@
 Usage: PYTHONPATH=. python bench/bench_ingest.py [--quick] [--archive DIR] [--rounds N]
        [--postgres URL]
 
-(a) Real pages: the API days shipped in tests/data/hf (``--archive DIR``: every ``*.json``
-under DIR, e.g. the shared archive of 84 days), parsed before any timing, in date order. Each
+(a) Real pages: the API days shipped in tests/data/hf (``--archive DIR`` or
+``$PAPERBOY_HF_ARCHIVE``: every ``*.json`` under DIR, e.g. the shared archive of 84 days),
+parsed before any timing, in date order. Each
 page is stored by ``store_page`` in its own transaction, as ``paperboy ingest`` stores what it
 parsed. The baseline writes the same rows paperboy ends up writing for that page (digest, paper,
 paper_alias, appearance, paper_meta, paper_votes: new rows inserted, changed rows updated), found
@@ -25,6 +26,7 @@ PostgreSQL only with ``--postgres URL`` (a server; the bench creates its own dat
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -63,7 +65,11 @@ Plan = list[tuple[str, list[tuple[Any, ...]]]]  # (statement, rows) for one page
 
 
 def shipped_or(archive: Path | None) -> Path:
-    return archive if archive is not None else SHIPPED
+    """``archive``, else ``$PAPERBOY_HF_ARCHIVE`` (as bench_feeds reads it), else the shipped."""
+    if archive is not None:
+        return archive
+    named = os.environ.get("PAPERBOY_HF_ARCHIVE")
+    return Path(named) if named else SHIPPED
 
 
 def load_pages(folder: Path) -> list[Page]:
@@ -195,8 +201,10 @@ def real_pages_figure(pages: list[Page], rounds: int, postgres: str | None) -> F
 def sizes_figure(quick: bool, archive: Path | None, postgres: str | None) -> Figure:
     """(b): one day's ingest with 1M (100k quick) stored against 10k."""
     sizes = (10_000, 100_000 if quick else 1_000_000)
-    days = [day for day in load_pages(shipped_or(archive)) if len(day.papers) >= 5]
-    got = measure(sizes, days, real_papers(archive), 20 if quick else 40, postgres)
+    folder = shipped_or(archive)
+    days = [day for day in load_pages(folder) if len(day.papers) >= 5]
+    papers = real_papers(None if folder == SHIPPED else folder)  # None: the sample pages too
+    got = measure(sizes, days, papers, 20 if quick else 40, postgres)
     dialect = "PostgreSQL" if postgres else "SQLite"
     return at_most(
         f"one day's ingest, {sizes[1]:,} vs {sizes[0]:,} stored, {dialect}, per page",

@@ -92,7 +92,7 @@ def measure(sizes: tuple[int, int], days: list[Page], papers: list[ParsedPaper],
 
 
 def main() -> None:
-    from bench_ingest import load_pages, shipped_or
+    from bench_ingest import SHIPPED, load_pages, shipped_or
     from feeds_store import real_papers
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -102,8 +102,10 @@ def main() -> None:
     parser.add_argument("--postgres", default=None, metavar="URL", help="a PostgreSQL server")
     args = parser.parse_args()
     small, large = (int(s) for s in args.sizes.split(","))
-    days = [day for day in load_pages(shipped_or(args.archive)) if len(day.papers) >= 5]
-    got = measure((small, large), days, real_papers(args.archive), args.pages, args.postgres)
+    folder = shipped_or(args.archive)
+    days = [day for day in load_pages(folder) if len(day.papers) >= 5]
+    papers = real_papers(None if folder == SHIPPED else folder)
+    got = measure((small, large), days, papers, args.pages, args.postgres)
     name = "PostgreSQL" if args.postgres else "SQLite"
     print(f"{name}: seeded {small:,} in {got['seed_small_s']:.1f} s, {large:,} in "
           f"{got['seed_large_s']:.1f} s; {args.pages} day pages of {got['papers_per_page']:.0f} "

@@ -1,20 +1,24 @@
 """Writing one parsed page into the store: the write path of ``papers.upsert_page``.
 
-SQLAlchemy Core on the session's connection, every statement built once per dialect
-(:func:`_statements`) and run as an ``executemany`` of parameter lists: building ``case()``,
-``on_conflict_do_update`` and ``in_()`` afresh for each page, the ORM's bulk insert and one
-correlated subquery per paper and column cost ~75% of an ingest (issue 14). Per page:
+Every statement is built with SQLAlchemy Core once per dialect and compiled once to the
+driver's SQL (:mod:`pipeline.store.driver`); it runs on the DB-API cursor of the session's own
+connection, inside the page's transaction, as an ``executemany`` of parameter sets. Building
+``case()``, ``on_conflict_do_update`` and ``in_()`` afresh for each page, the ORM's bulk insert,
+one correlated subquery per paper and column, and then SQLAlchemy's per-value work cost most of
+an ingest (issue 14). Per page:
 
-1. the digest upserted with ``RETURNING id`` (no row back: the same content was read before);
-2. the page's papers looked up by alias in one ``IN`` query joined to their rows;
-3. new papers inserted with ``RETURNING id, key`` (a key another writer inserted meanwhile
-   returns nothing, and is looked up again and merged like a stored paper);
+1. the page's papers looked up by alias in one query joined to their rows;
+2. the digest upserted with ``RETURNING id`` (no row back: the same content was read before,
+   and nothing else is written);
+3. new papers inserted with ``RETURNING id, key`` and their seen values (a key another writer
+   inserted meanwhile returns nothing: it is looked up again and merged like a stored paper);
 4. changed papers updated, one row per paper, only the columns that changed;
 5. new aliases inserted, appearances upserted (the lower rank kept), the digest's count;
 6. first/last seen and times seen recomputed from appearances by one grouped
    ``UPDATE ... FROM``, which writes only rows whose values change.
 
-Needs SQLite >= 3.35 (``RETURNING``; ``UPDATE ... FROM`` since 3.33) or PostgreSQL.
+Needs SQLite >= 3.35 (``RETURNING``; ``UPDATE ... FROM`` since 3.33; ``json_each``) or
+PostgreSQL.
 """
 
 from __future__ import annotations
@@ -87,6 +91,7 @@ class _Statements:
     lookup: Prepared
     insert_papers: Prepared
     insert_aliases: Prepared
+    insert_aliases_returning: Prepared
     upsert_appearances: Prepared
     count_listed: Prepared
     refresh_seen: Prepared
@@ -168,13 +173,16 @@ def _build(dialect: Dialect) -> _Statements:
         )
         .values(first_seen=seen.c.first, last_seen=seen.c.last, times_seen=seen.c.times)
     )
-    aliases = insert_for_dialect(name, _ALIAS).on_conflict_do_nothing().returning(alias.alias)
+    aliases = insert_for_dialect(name, _ALIAS).on_conflict_do_nothing()
     return _Statements(
         dialect=dialect,
         digest=prepare(digest_stmt, dialect, _DIGEST_COLUMNS),
         lookup=prepare(lookup, dialect),
         insert_papers=prepare(insert_papers, dialect, _INSERTED),
         insert_aliases=prepare(aliases, dialect, ("alias", "paper_id")),
+        insert_aliases_returning=prepare(
+            aliases.returning(alias.alias), dialect, ("alias", "paper_id")
+        ),
         upsert_appearances=prepare(upsert_appearances, dialect, ("paper_id", "digest_id",
                                                                  "listing_date", "rank")),
         count_listed=prepare(count_listed, dialect),
@@ -329,9 +337,14 @@ class PageWriter:
                 ranks[entry.paper_id] = entry.parsed.rank
         alias_rows = [{"alias": alias, "paper_id": pid} for alias, pid in aliases.items()]
         claimed: set[str] = set()
-        for chunk in _chunks(alias_rows):
-            claimed.update(row[0] for row in self.cursor.many_returning(
-                self.sql.insert_aliases, chunk))  # fmt: skip
+        if self.values.sqlite:  # one writer at a time: what resolve did not find is free
+            for chunk in _chunks(alias_rows):
+                self.cursor.many(self.sql.insert_aliases, chunk)
+            claimed.update(aliases)
+        else:  # another transaction may have claimed an alias since: ask which went in
+            for chunk in _chunks(alias_rows):
+                found = self.cursor.many_returning(self.sql.insert_aliases_returning, chunk)
+                claimed.update(row[0] for row in found)
         self.owner.update((alias, aliases[alias]) for alias in claimed)
         taken = [alias for alias in aliases if alias not in claimed]  # by another writer
         self.owner.update((row[0], row[1]) for row in self._lookup(taken))
