@@ -1,7 +1,7 @@
 """Benchmark: ingest of real pages against raw DB-API executemany of the same rows (issue 14).
 
 Usage: PYTHONPATH=. python bench/bench_ingest.py [--quick] [--archive DIR] [--rounds N]
-       [--postgres URL]
+       [--postgres URL] [--parts ab]
 
 (a) Real pages: the API days shipped in tests/data/hf (``--archive DIR`` or
 ``$PAPERBOY_HF_ARCHIVE``: every ``*.json`` under DIR, e.g. the shared archive of 84 days),
@@ -176,9 +176,21 @@ def one_round(
             work()
             took[name] += time.perf_counter() - start
     close()
+    if number == 0:  # the baseline wrote what paperboy wrote, row for row
+        same = [_rows_of(engine) for engine in (ours, theirs)]
+        if same[0] != same[1]:
+            raise AssertionError("the baseline's store differs from paperboy's")
     ours.dispose()
     theirs.dispose()
     return took
+
+
+def _rows_of(engine: Engine) -> dict[str, Any]:
+    raw = engine.raw_connection()
+    try:
+        return _snapshot(raw.cursor())
+    finally:
+        raw.close()
 
 
 def real_pages_figure(pages: list[Page], rounds: int, postgres: str | None) -> Figure:
@@ -214,13 +226,15 @@ def sizes_figure(quick: bool, archive: Path | None, postgres: str | None) -> Fig
 
 
 def figures(quick: bool, postgres: str | None, archive: Path | None = None,
-            rounds: int | None = None) -> list[Figure]:  # fmt: skip
+            rounds: int | None = None, parts: str = "ab") -> list[Figure]:  # fmt: skip
     """run_all's rows: (a) and (b) on SQLite, and on PostgreSQL when ``postgres`` is given."""
     pages = load_pages(shipped_or(archive))
     rows = []
     for server in (None, postgres) if postgres else (None,):
-        rows.append(real_pages_figure(pages, rounds or (3 if quick else 5), server))
-        rows.append(sizes_figure(quick, archive, server))
+        if "a" in parts:
+            rows.append(real_pages_figure(pages, rounds or (3 if quick else 5), server))
+        if "b" in parts:
+            rows.append(sizes_figure(quick, archive, server))
     return rows
 
 
@@ -237,8 +251,10 @@ def main() -> None:
     )
     parser.add_argument("--postgres", default=None, metavar="URL",
                         help="also on this PostgreSQL server, in its own database")  # fmt: skip
+    parser.add_argument("--parts", default="ab", help="a: real pages, b: store sizes")
     args = parser.parse_args()
-    print(figure_table.table(figures(args.quick, args.postgres, args.archive, args.rounds)))
+    found = figures(args.quick, args.postgres, args.archive, args.rounds, args.parts)
+    print(figure_table.table(found))
 
 
 if __name__ == "__main__":

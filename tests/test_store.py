@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import json
 import tempfile
+import threading
+import time
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -13,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from pipeline.ingest.parse import content_hash
 from pipeline.ingest.saved_pages import ingest_files
-from pipeline.records import Page, ParsedPaper
+from pipeline.records import Page, PageReport, ParsedPaper
 from pipeline.store.engine import init_db, make_engine, read_session, write_session
 from pipeline.store.integrity import check_store
 from pipeline.store.papers import (
@@ -494,3 +496,53 @@ def test_a_page_writes_only_the_paper_rows_it_changes(engine: Engine) -> None:
     assert store(first) == []  # an identical re-read writes nothing
     with read_session(engine) as session:
         assert check_store(session=session) == []
+
+
+def _wait_for_a_blocked_writer(engine: Engine) -> bool:
+    """True once another backend waits for a lock (PostgreSQL), False after 10 s."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with engine.connect() as conn:
+            waiting = conn.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                    " AND datname = current_database()"
+                )
+            ).scalar_one()
+        if waiting:
+            return True
+        time.sleep(0.02)
+    return False
+
+
+@pytest.mark.postgres
+def test_two_writers_storing_one_new_paper_make_one_paper(postgres_url: str) -> None:
+    """PostgreSQL runs writers side by side: B inserts a paper A has inserted but not committed,
+    waits for A, inserts nothing, and then finds A's paper and merges into it."""
+    engine = make_engine(postgres_url)
+    init_db(engine)
+    paper = ("Shared Paper", "the text")
+    first = page(MAR_11, paper, ("Only A", "a"), ids=True)
+    second = page(MAR_14, paper, ids=True)  # the same arXiv id: the same key
+    reports: list[PageReport] = []
+
+    def writer_b() -> None:
+        reports.append(store_page(engine, second, now=NOW))
+
+    with write_session(engine) as session:
+        upsert_page(session=session, page=first, now=NOW)
+        thread = threading.Thread(target=writer_b)
+        thread.start()
+        blocked = _wait_for_a_blocked_writer(engine)
+    thread.join(timeout=30)
+    assert blocked  # B waited for A's uncommitted rows: the race happened
+    (report,) = reports
+    # B found A's paper after all: listed before, not added by B
+    assert (report.papers, report.new, report.recurring, report.added) == (1, 0, 1, 0)
+    with read_session(engine) as session:
+        assert check_store(session=session) == []
+        shared = select_paper(session=session, ref="Shared Paper")
+        assert shared is not None
+        assert (shared.key, shared.times_seen, shared.first_seen) == ("arxiv:2603.00001", 2, MAR_11)
+        assert store_counts(session=session) == {"papers": 2, "digests": 2, "appearances": 3}
+    engine.dispose()
