@@ -14,8 +14,9 @@ an ingest (issue 14). Per page:
    inserted meanwhile returns nothing: it is looked up again and merged like a stored paper);
 4. changed papers updated, one row per paper, only the columns that changed;
 5. new aliases inserted, appearances upserted (the lower rank kept), the digest's count;
-6. first/last seen and times seen recomputed from appearances by one grouped
-   ``UPDATE ... FROM``, which writes only rows whose values change.
+6. first/last seen and times seen of the papers stored before recomputed from their
+   appearances by one grouped ``UPDATE ... FROM``, which writes only rows whose values change
+   (a paper this page created went in with its one listing date).
 
 Needs SQLite >= 3.35 (``RETURNING``; ``UPDATE ... FROM`` since 3.33; ``json_each``) or
 PostgreSQL.
@@ -200,6 +201,7 @@ class PageWriter:
         self.values = Values(connection.dialect.name)
         self.stored: dict[int, dict[str, Any]] = {}  # papers read by lookup, by id
         self.owner: dict[str, int] = {}  # alias -> paper id, as stored (read or written)
+        self.inserted: set[int] = set()  # papers this page created (seen values already final)
 
     def _lookup(self, aliases: Sequence[str]) -> list[Any]:
         found = []
@@ -254,7 +256,9 @@ class PageWriter:
         self._merge_existing(entries, listing_date)
         self._link(entries, digest_id, listing_date)
         self.cursor.rows(self.sql.count_listed, {"digest_id": digest_id})
-        ids = sorted({e.paper_id for e in entries if e.paper_id is not None})
+        # A paper created by this page has one appearance, this one: it went in with its seen
+        # values. The others are recomputed from their appearances.
+        ids = sorted({e.paper_id for e in entries if e.paper_id is not None} - self.inserted)
         for chunk in _chunks(ids):
             self.cursor.rows(self.sql.refresh_seen, {"ids": self.values.id_list(chunk)})
 
@@ -287,6 +291,7 @@ class PageWriter:
             made.update((key, paper_id) for paper_id, key in self.cursor.many_returning(
                 self.sql.insert_papers, batch))  # fmt: skip
         raced = []
+        self.inserted.update(made.values())
         for entry in fresh:
             entry.paper_id = made.get(entry.aliases[0])
             if entry.paper_id is None:
