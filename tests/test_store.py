@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, select, text
 from sqlalchemy.exc import IntegrityError
 
+from pipeline.errors import StoreError
 from pipeline.ingest.parse import content_hash
 from pipeline.ingest.saved_pages import ingest_files
 from pipeline.records import Page, PageReport, ParsedPaper
@@ -546,3 +547,27 @@ def test_two_writers_storing_one_new_paper_make_one_paper(postgres_url: str) -> 
         assert (shared.key, shared.times_seen, shared.first_seen) == ("arxiv:2603.00001", 2, MAR_11)
         assert store_counts(session=session) == {"papers": 2, "digests": 2, "appearances": 3}
     engine.dispose()
+
+
+_REFUSE_PAPERS = {  # a database that refuses new papers: the write path fails mid-page
+    "sqlite": [
+        "CREATE TRIGGER refuse_papers BEFORE INSERT ON paper BEGIN"
+        " SELECT RAISE(ABORT, 'no new papers today'); END"
+    ],
+    "postgresql": [
+        "CREATE FUNCTION refuse_papers() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+        " RAISE EXCEPTION 'no new papers today'; END $$",
+        "CREATE TRIGGER refuse_papers BEFORE INSERT ON paper FOR EACH ROW"
+        " EXECUTE FUNCTION refuse_papers()",
+    ],
+}
+
+
+def test_a_database_error_mid_page_is_a_store_error_and_stores_nothing(engine: Engine) -> None:
+    with write_session(engine) as session:
+        for statement in _REFUSE_PAPERS[engine.dialect.name]:
+            session.execute(text(statement))
+    with pytest.raises(StoreError, match=r"store error, page not ingested: .*no new papers today"):
+        store_page(engine, page(MAR_11, ("Alpha", "a")), now=NOW)
+    with read_session(engine) as session:  # the digest written before the papers rolled back
+        assert store_counts(session=session) == {"papers": 0, "digests": 0, "appearances": 0}
