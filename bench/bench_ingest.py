@@ -1,167 +1,260 @@
-"""Benchmark: text-page parse speed (MB/s) and ingest speed (papers/s) at two store sizes.
+"""Benchmark: ingest of real pages against raw DB-API executemany of the same rows (issue 14).
 
-Usage: python bench/bench_ingest.py [--sizes 10000,1000000] [--pages 40] [--database-url URL]
+Usage: PYTHONPATH=. python bench/bench_ingest.py [--quick] [--archive DIR] [--rounds N]
+       [--postgres URL] [--parts ab]
 
-Generates pages in the saved-text format, seeds a store with N papers (bulk insert of the same
-rows paperboy writes), then ingests fresh pages (50 papers each, a third of them already stored)
-one transaction per page, as `paperboy ingest` does. Prints figures; the point is that the cost of
-one page does not grow with the store.
+(a) Real pages: the API days shipped in tests/data/hf (``--archive DIR`` or
+``$PAPERBOY_HF_ARCHIVE``: every ``*.json`` under DIR, e.g. the shared archive of 84 days),
+parsed before any timing, in date order. Each
+page is stored by ``store_page`` in its own transaction, as ``paperboy ingest`` stores what it
+parsed. The baseline writes the same rows paperboy ends up writing for that page (digest, paper,
+paper_alias, appearance, paper_meta, paper_votes: new rows inserted, changed rows updated), found
+beforehand by storing every page once into a reference store and comparing its tables before and
+after each page; it sends them by raw DB-API ``executemany`` (one statement per table and kind,
+keys and values precomputed), one ``BEGIN IMMEDIATE ... COMMIT`` per page, into a store made by
+the product's own migrations, on a connection with paperboy's pragmas. Each round starts both
+sides on fresh scratch stores (made outside the timer); pages alternate between the two sides,
+and which goes first alternates too. Goal: at most 2x.
+
+(b) One day's ingest with 1M papers stored against 10k (100k with ``--quick``), see
+bench/compare_stores.py. Goal: at most 1.5x.
+
+PostgreSQL only with ``--postgres URL`` (a server; the bench creates its own database
+``paperboy_bench_ingest`` there and uses fresh schemas in it).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import random
+import os
 import statistics
 import sys
-import tempfile
 import time
-from datetime import UTC, date, datetime, timedelta
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import Engine, text
+import figures as figure_table
+from compare_stores import measure
+from feeds_store import real_papers
+from figures import Figure, at_most
+from ingest_stores import NOW, Scratch, scratch
+from sqlalchemy import Engine
+from synthetic import page_text, seed  # noqa: F401 (bench/bench_assign.py imports them here)
 
-from pipeline.identity import title_key
-from pipeline.ingest.parse.text_page import parse_text_page
-from pipeline.store import tables
-from pipeline.store.engine import init_db, make_engine, write_session
-from pipeline.store.papers import upsert_page
+from pipeline.ingest.parse import parse_saved_page
+from pipeline.records import Page
+from pipeline.store.papers import store_page
 
-NOW = datetime(2026, 11, 23, tzinfo=UTC)
-WORDS = (
-    "language model attention retrieval context long efficient sparse expert mixture benchmark "
-    "survey multilingual translation embedding compression pruning decoding reasoning agent "
-    "training data scaling inference token transformer vision speech alignment evaluation"
-).split()
-
-
-def title_of(n: int) -> str:
-    rng = random.Random(n)
-    return f"{' '.join(rng.choice(WORDS).title() for _ in range(7))} {n}"
-
-
-def abstract_of(n: int) -> str:
-    rng = random.Random(-n)
-    body = " ".join(rng.choice(WORDS) for _ in range(180))
-    return f"{body.capitalize()}. Code at https://github.com/example/repo-{n}."
-
-
-def page_text(day: date, numbers: list[int]) -> str:
-    head = "new\n\nSubscribe\n\nbyAK and the research community\n\n"
-    blocks = "".join(f"{title_of(n)}\n\n{abstract_of(n)}\n\n" for n in numbers)
-    return f"{head}{day:%b} {day.day}\n\n{blocks}"
+REPO = Path(__file__).resolve().parents[1]
+SHIPPED = REPO / "tests" / "data" / "hf"
+# The tables store_page writes (topic_pending is written by triggers, on both sides), in the
+# order their rows may be inserted, with their primary keys.
+TABLES = {
+    "digest": "id",
+    "paper": "id",
+    "paper_alias": "alias",
+    "appearance": "id",
+    "paper_meta": "paper_id",
+    "paper_votes": "id",
+}
+Plan = list[tuple[str, list[tuple[Any, ...]]]]  # (statement, rows) for one page
 
 
-def seed(engine: Engine, size: int) -> None:
-    """Bulk-load `size` papers over 365 days (one digest per day) into an empty store.
+def shipped_or(archive: Path | None) -> Path:
+    """``archive``, else ``$PAPERBOY_HF_ARCHIVE`` (as bench_feeds reads it), else the shipped."""
+    if archive is not None:
+        return archive
+    named = os.environ.get("PAPERBOY_HF_ARCHIVE")
+    return Path(named) if named else SHIPPED
 
-    Rows go in through the DB-API's executemany (the fastest path each driver has), in the
-    exact shape paperboy writes them.
-    """
-    start = date(2025, 1, 1)
-    digests = [(d + 1, "seed", start + timedelta(d), "seed", "x", 0, NOW) for d in range(365)]
+
+def load_pages(folder: Path) -> list[Page]:
+    """Every API day file under ``folder``, parsed (leniently, as ingest reads saved days), in
+    date order."""
+    pages = [
+        parse_saved_page(path.read_text(encoding="utf-8"), origin=str(path), source="bench",
+                         today=NOW.date(), listing_date=None)
+        for path in sorted(folder.rglob("*.json"))
+    ]  # fmt: skip
+    return sorted(pages, key=lambda page: (page.listing_date, page.origin))
+
+
+def _snapshot(cursor: Any) -> dict[str, tuple[list[str], dict[Any, tuple[Any, ...]]]]:
+    found = {}
+    for table, key in TABLES.items():
+        cursor.execute(f"SELECT * FROM {table}")
+        columns = [d[0] for d in cursor.description]
+        at = columns.index(key)
+        found[table] = (columns, {row[at]: tuple(row) for row in cursor.fetchall()})
+    return found
+
+
+def _value(value: Any, dialect: str) -> Any:
+    if dialect == "postgresql" and isinstance(value, list | dict):
+        from psycopg.types.json import Json
+
+        return Json(value)
+    return value
+
+
+def plans(engine: Engine, pages: list[Page]) -> list[Plan]:
+    """Store every page into ``engine`` (an empty store) by paperboy; per page, the inserts and
+    updates it made, as raw statements and rows."""
+    dialect = engine.dialect.name
+    mark = "?" if dialect == "sqlite" else "%s"
+    raw = engine.raw_connection()
+    cursor = raw.cursor()
+    result = []
+    before = _snapshot(cursor)
+    raw.commit()
+    for page in pages:
+        store_page(engine, page, now=NOW)
+        after = _snapshot(cursor)
+        raw.commit()
+        plan: Plan = []
+        for table, key in TABLES.items():
+            columns, rows = after[table]
+            old = before[table][1]
+            fresh = [tuple(_value(v, dialect) for v in row)
+                     for pk, row in rows.items() if pk not in old]  # fmt: skip
+            if fresh:
+                marks = ", ".join([mark] * len(columns))
+                plan.append((f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", fresh))
+            others = [c for c in columns if c != key]
+            changed = [
+                (*(_value(v, dialect) for c, v in zip(columns, row, strict=True) if c != key), pk)
+                for pk, row in rows.items()
+                if pk in old and old[pk] != row
+            ]
+            if changed:
+                sets = ", ".join(f"{c} = {mark}" for c in others)
+                plan.append((f"UPDATE {table} SET {sets} WHERE {key} = {mark}", changed))
+        result.append(plan)
+        before = after
+    raw.close()
+    return result
+
+
+def raw_writer(engine: Engine) -> tuple[Callable[[Plan], None], Callable[[], None]]:
+    """A function sending one page's plan in one transaction on a raw DB-API connection, and
+    the one closing that connection."""
+    raw = engine.raw_connection()
+    cursor = raw.cursor()
+    sqlite = engine.dialect.name == "sqlite"
+
+    def write(plan: Plan) -> None:
+        if sqlite:
+            cursor.execute("BEGIN IMMEDIATE")
+        for statement, rows in plan:
+            cursor.executemany(statement, rows)
+        if sqlite:
+            cursor.execute("COMMIT")
+        else:
+            raw.commit()
+
+    return write, raw.close
+
+
+def one_round(
+    stores: Scratch, pages: list[Page], page_plans: list[Plan], number: int
+) -> dict[str, float]:
+    """Seconds for all pages: paperboy's store_page and the raw baseline, page by page."""
+    ours, theirs = stores.new("paperboy"), stores.new("raw")
+    write, close = raw_writer(theirs)
+    took = {"paperboy": 0.0, "raw": 0.0}
+    for index, (page, plan) in enumerate(zip(pages, page_plans, strict=True)):
+        sides: list[tuple[str, Callable[[], object]]] = [
+            ("paperboy", lambda page=page: store_page(ours, page, now=NOW)),
+            ("raw", lambda plan=plan: write(plan)),
+        ]
+        for name, work in sides if (index + number) % 2 == 0 else sides[::-1]:
+            start = time.perf_counter()
+            work()
+            took[name] += time.perf_counter() - start
+    close()
+    if number == 0:  # the baseline wrote what paperboy wrote, row for row
+        same = [_rows_of(engine) for engine in (ours, theirs)]
+        if same[0] != same[1]:
+            raise AssertionError("the baseline's store differs from paperboy's")
+    ours.dispose()
+    theirs.dispose()
+    return took
+
+
+def _rows_of(engine: Engine) -> dict[str, Any]:
     raw = engine.raw_connection()
     try:
-        cursor = raw.cursor()
-        marks = "?" if engine.dialect.name == "sqlite" else "%s"
-
-        def put(table: str, columns: str, rows: list[tuple[object, ...]]) -> None:
-            values = ", ".join([marks] * (columns.count(",") + 1))
-            cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({values})", rows)
-
-        stamp = NOW.replace(tzinfo=None) if engine.dialect.name == "sqlite" else NOW
-        put("digest", "id, source, listing_date, origin, content_hash, paper_count, ingested_at",
-            [(*d[:6], stamp) for d in digests])  # fmt: skip
-        batch = 50_000
-        for lo in range(0, size, batch):
-            papers, aliases, appearances = [], [], []
-            for n in range(lo, min(size, lo + batch)):
-                day = start + timedelta(n % 365)
-                title = title_of(n)
-                key = title_key(title)
-                papers.append((n + 1, key, title, "x", day, "[]", "[]", "[]", day, day, 1, stamp))
-                aliases.append((key, n + 1))
-                appearances.append((n + 1, n % 365 + 1, day, 1))
-            put("paper", "id, key, title, abstract, text_date, links, authors, keywords,"
-                " first_seen, last_seen, times_seen, created_at", papers)  # fmt: skip
-            put("paper_alias", "alias, paper_id", aliases)
-            put("appearance", "paper_id, digest_id, listing_date, rank", appearances)
-            raw.commit()
-        if engine.dialect.name == "postgresql":
-            for table in ("paper", "digest", "appearance"):
-                cursor.execute(
-                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'),"
-                    f" (SELECT max(id) FROM {table}))"
-                )
-            cursor.execute("ANALYZE")
-        else:
-            cursor.execute("ANALYZE")
-        raw.commit()
+        return _snapshot(raw.cursor())
     finally:
         raw.close()
 
 
-def bench_parse(pages: list[str]) -> float:
-    size = sum(len(p.encode()) for p in pages)
-    start = time.perf_counter()
-    for index, body in enumerate(pages):
-        parse_text_page(body, origin=f"p{index}", source="bench", today=NOW.date())
-    return size / 1e6 / (time.perf_counter() - start)
+def real_pages_figure(pages: list[Page], rounds: int, postgres: str | None) -> Figure:
+    """(a): store_page against raw executemany of the same rows, medians over rounds."""
+    with scratch(postgres) as stores:
+        reference = stores.new("reference")
+        page_plans = plans(reference, pages)
+        reference.dispose()
+        results = [one_round(stores, pages, page_plans, number) for number in range(rounds)]
+        dialect = "SQLite" if stores.dialect == "sqlite" else "PostgreSQL"
+    ours = statistics.median(r["paperboy"] for r in results) / len(pages) * 1000
+    raw = statistics.median(r["raw"] for r in results) / len(pages) * 1000
+    entries = sum(len(page.papers) for page in pages)
+    return at_most(
+        f"ingest {len(pages)} real pages ({entries} entries), {dialect}, per page",
+        f"{ours:.2f} ms", f"{raw:.2f} ms raw executemany, same rows and schema", ours / raw, 2.0,
+    )  # fmt: skip
 
 
-def bench_ingest(url: str | None, size: int, pages: int) -> dict[str, float]:
-    with tempfile.TemporaryDirectory() as folder:
-        engine = make_engine(url or f"sqlite:///{folder}/bench.db")
-        if url:  # start from an empty store: drop every table and the migration stamp
-            tables.metadata.drop_all(engine)
-            with engine.begin() as conn:
-                conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
-        init_db(engine)
-        started = time.perf_counter()
-        seed(engine, size)
-        seeded = time.perf_counter() - started
-        rng = random.Random(size)
-        times = []
-        for p in range(pages):
-            fresh = list(range(size + p * 50, size + p * 50 + 34))
-            known = rng.sample(range(size), 16)
-            day = date(2026, 6, 1) + timedelta(p)
-            page = parse_text_page(page_text(day, fresh + known), origin=f"bench-{p}",
-                                   source="bench", today=NOW.date())  # fmt: skip
-            start = time.perf_counter()
-            with write_session(engine) as session:
-                report = upsert_page(session=session, page=page, now=NOW)
-            times.append(time.perf_counter() - start)
-            assert (report.new, report.recurring) == (34, 16), report
-        engine.dispose()
-    median = statistics.median(times)
-    return {"seed_s": seeded, "page_ms": median * 1000, "papers_per_s": 50 / median}
+def sizes_figure(quick: bool, archive: Path | None, postgres: str | None) -> Figure:
+    """(b): one day's ingest with 1M (100k quick) stored against 10k."""
+    sizes = (10_000, 100_000 if quick else 1_000_000)
+    folder = shipped_or(archive)
+    days = [day for day in load_pages(folder) if len(day.papers) >= 5]
+    papers = real_papers(None if folder == SHIPPED else folder)  # None: the sample pages too
+    got = measure(sizes, days, papers, 20 if quick else 40, postgres)
+    dialect = "PostgreSQL" if postgres else "SQLite"
+    return at_most(
+        f"one day's ingest, {sizes[1]:,} vs {sizes[0]:,} stored, {dialect}, per page",
+        f"{got['large_ms']:.1f} ms ({sizes[1]:,})", f"{got['small_ms']:.1f} ms ({sizes[0]:,})",
+        got["large_ms"] / got["small_ms"], 1.5,
+    )  # fmt: skip
+
+
+def figures(quick: bool, postgres: str | None, archive: Path | None = None,
+            rounds: int | None = None, parts: str = "ab") -> list[Figure]:  # fmt: skip
+    """run_all's rows: (a) and (b) on SQLite, and on PostgreSQL when ``postgres`` is given."""
+    pages = load_pages(shipped_or(archive))
+    rows = []
+    for server in (None, postgres) if postgres else (None,):
+        if "a" in parts:
+            rows.append(real_pages_figure(pages, rounds or (3 if quick else 5), server))
+        if "b" in parts:
+            rows.append(sizes_figure(quick, archive, server))
+    return rows
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="10000,1000000")
-    parser.add_argument("--pages", type=int, default=40)
-    parser.add_argument("--database-url", default=None, help="default: a temporary SQLite file")
+    parser.add_argument(
+        "--quick", action="store_true", help="100k instead of 1M stored, fewer rounds"
+    )
+    parser.add_argument(
+        "--archive", type=Path, default=None, help="real API days (default: shipped)"
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=None, help="rounds of (a) (default 5, quick 3)"
+    )
+    parser.add_argument("--postgres", default=None, metavar="URL",
+                        help="also on this PostgreSQL server, in its own database")  # fmt: skip
+    parser.add_argument("--parts", default="ab", help="a: real pages, b: store sizes")
     args = parser.parse_args()
-    pages = [page_text(date(2026, 3, 14), list(range(i * 60, i * 60 + 60))) for i in range(40)]
-    mb_s = bench_parse(pages)
-    print(f"parse: {mb_s:.1f} MB/s over {sum(len(p) for p in pages) / 1e6:.1f} MB of text pages")
-    results = {}
-    for size in (int(s) for s in args.sizes.split(",")):
-        result = bench_ingest(args.database_url, size, args.pages)
-        results[size] = result
-        print(f"store of {size:>9,} papers: seeded in {result['seed_s']:.1f} s; ingest one "
-              f"50-paper page: median {result['page_ms']:.1f} ms = "
-              f"{result['papers_per_s']:,.0f} papers/s")  # fmt: skip
-    sizes = sorted(results)
-    if len(sizes) > 1:
-        ratio = results[sizes[-1]]["page_ms"] / results[sizes[0]]["page_ms"]
-        print(f"cost ratio {sizes[-1]:,} vs {sizes[0]:,} stored: {ratio:.2f}x (target <= 1.5x)")
-    print(json.dumps({"parse_mb_s": mb_s, "ingest": results}))
+    found = figures(args.quick, args.postgres, args.archive, args.rounds, args.parts)
+    print(figure_table.table(found))
 
 
 if __name__ == "__main__":

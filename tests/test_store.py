@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import json
 import tempfile
+import threading
+import time
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -11,9 +13,10 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, select, text
 from sqlalchemy.exc import IntegrityError
 
+from pipeline.errors import StoreError
 from pipeline.ingest.parse import content_hash
 from pipeline.ingest.saved_pages import ingest_files
-from pipeline.records import Page, ParsedPaper
+from pipeline.records import Page, PageReport, ParsedPaper
 from pipeline.store.engine import init_db, make_engine, read_session, write_session
 from pipeline.store.integrity import check_store
 from pipeline.store.papers import (
@@ -410,3 +413,161 @@ def test_a_second_smaller_page_for_a_listed_date_adds_to_its_list(engine: Engine
         assert check_store(session=session) == []
         counts = session.execute(select(Digest.paper_count)).scalars().all()
     assert counts == [4]  # Alpha, Beta, Gamma and Delta: the union, whatever came last
+
+
+def test_grouped_refresh_agrees_with_the_appearances_on_every_database(engine: Engine) -> None:
+    """First/last seen and times seen come from one grouped UPDATE per page: whatever the
+    order, they are what the appearances say (two sources on one date count once)."""
+    for index in (4, 2, 7, 0, 6, 3, 1, 5, 2):
+        with write_session(engine) as session:
+            upsert_page(session=session, page=PROPERTY_PAGES[index], now=NOW)
+    with read_session(engine) as session:
+        stored = session.execute(
+            text("SELECT id, first_seen, last_seen, times_seen FROM paper ORDER BY id")
+        ).all()
+        counted = session.execute(
+            text(
+                "SELECT paper_id, min(listing_date), max(listing_date), count(DISTINCT"
+                " listing_date) FROM appearance GROUP BY paper_id ORDER BY paper_id"
+            )
+        ).all()
+    assert len(stored) == 7
+    assert [tuple(map(_plain, row)) for row in stored] == [
+        tuple(map(_plain, row)) for row in counted
+    ]
+    assert dump(engine)["papers"] == EXPECTED_DUMP["papers"]
+
+
+_WRITE_LOG = {  # a trigger logging every UPDATE of a paper row, and whether its text changed
+    "sqlite": [
+        "CREATE TABLE paper_writes (paper_id INTEGER, text_changed INTEGER)",
+        "CREATE TRIGGER log_paper_writes AFTER UPDATE ON paper BEGIN INSERT INTO paper_writes"
+        " VALUES (NEW.id, OLD.title IS NOT NEW.title OR OLD.abstract IS NOT NEW.abstract OR"
+        " OLD.text_date IS NOT NEW.text_date OR OLD.links IS NOT NEW.links OR OLD.authors IS"
+        " NOT NEW.authors OR OLD.keywords IS NOT NEW.keywords OR OLD.arxiv_id IS NOT"
+        " NEW.arxiv_id); END",
+    ],
+    "postgresql": [
+        "CREATE TABLE paper_writes (paper_id INTEGER, text_changed INTEGER)",
+        "CREATE FUNCTION log_paper_writes() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+        " INSERT INTO paper_writes VALUES (NEW.id, (OLD.title IS DISTINCT FROM NEW.title OR"
+        " OLD.abstract IS DISTINCT FROM NEW.abstract OR OLD.text_date IS DISTINCT FROM"
+        " NEW.text_date OR OLD.links::text IS DISTINCT FROM NEW.links::text OR"
+        " OLD.authors::text IS DISTINCT FROM NEW.authors::text OR OLD.keywords::text IS"
+        " DISTINCT FROM NEW.keywords::text OR OLD.arxiv_id IS DISTINCT FROM NEW.arxiv_id)::int);"
+        " RETURN NULL; END $$",
+        "CREATE TRIGGER log_paper_writes AFTER UPDATE ON paper FOR EACH ROW"
+        " EXECUTE FUNCTION log_paper_writes()",
+    ],
+}
+
+
+def test_a_page_writes_only_the_paper_rows_it_changes(engine: Engine) -> None:
+    with write_session(engine) as session:
+        for statement in _WRITE_LOG[engine.dialect.name]:
+            session.execute(text(statement))
+
+    def store(each: Page) -> list[tuple[str, int]]:
+        with write_session(engine) as session:
+            session.execute(text("DELETE FROM paper_writes"))
+            upsert_page(session=session, page=each, now=NOW)
+            rows = session.execute(
+                text(
+                    "SELECT p.key, w.text_changed FROM paper_writes w JOIN paper p"
+                    " ON p.id = w.paper_id ORDER BY p.key, w.text_changed"
+                )
+            )
+            return [tuple(row) for row in rows]  # type: ignore[misc]
+
+    first = page(MAR_11, ("Alpha", "a"), ("Beta", "b"))
+    assert store(first) == []  # new papers are inserted with their seen values: no update
+    # the same content on a later date: last seen and times seen change, no text column does
+    assert store(page(MAR_14, ("Alpha", "a"), ("Beta", "b"))) == [
+        ("title:alpha", 0),
+        ("title:beta", 0),
+    ]
+    # the same date from another source: nothing about the papers changes, nothing is written
+    assert store(page(MAR_14, ("Alpha", "a"), ("Beta", "b"), source="other")) == []
+    # an earlier listing brings its text (earliest text wins) and an earlier first seen: only
+    # that paper is written (the merge, then the refresh of its seen values)
+    assert store(page(date(2026, 3, 1), ("ALPHA", "older"))) == [
+        ("title:alpha", 0),
+        ("title:alpha", 1),
+    ]
+    assert store(first) == []  # an identical re-read writes nothing
+    with read_session(engine) as session:
+        assert check_store(session=session) == []
+
+
+def _wait_for_a_blocked_writer(engine: Engine) -> bool:
+    """True once another backend waits for a lock (PostgreSQL), False after 10 s."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with engine.connect() as conn:
+            waiting = conn.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                    " AND datname = current_database()"
+                )
+            ).scalar_one()
+        if waiting:
+            return True
+        time.sleep(0.02)
+    return False
+
+
+@pytest.mark.postgres
+def test_two_writers_storing_one_new_paper_make_one_paper(postgres_url: str) -> None:
+    """PostgreSQL runs writers side by side: B inserts a paper A has inserted but not committed,
+    waits for A, inserts nothing, and then finds A's paper and merges into it."""
+    engine = make_engine(postgres_url)
+    init_db(engine)
+    paper = ("Shared Paper", "the text")
+    first = page(MAR_11, paper, ("Only A", "a"), ids=True)
+    second = page(MAR_14, paper, ids=True)  # the same arXiv id: the same key
+    reports: list[PageReport] = []
+
+    def writer_b() -> None:
+        reports.append(store_page(engine, second, now=NOW))
+
+    with write_session(engine) as session:
+        upsert_page(session=session, page=first, now=NOW)
+        thread = threading.Thread(target=writer_b)
+        thread.start()
+        blocked = _wait_for_a_blocked_writer(engine)
+    thread.join(timeout=30)
+    assert blocked  # B waited for A's uncommitted rows: the race happened
+    (report,) = reports
+    # B found A's paper after all: listed before, not added by B
+    assert (report.papers, report.new, report.recurring, report.added) == (1, 0, 1, 0)
+    with read_session(engine) as session:
+        assert check_store(session=session) == []
+        shared = select_paper(session=session, ref="Shared Paper")
+        assert shared is not None
+        assert (shared.key, shared.times_seen, shared.first_seen) == ("arxiv:2603.00001", 2, MAR_11)
+        assert store_counts(session=session) == {"papers": 2, "digests": 2, "appearances": 3}
+    engine.dispose()
+
+
+_REFUSE_PAPERS = {  # a database that refuses new papers: the write path fails mid-page
+    "sqlite": [
+        "CREATE TRIGGER refuse_papers BEFORE INSERT ON paper BEGIN"
+        " SELECT RAISE(ABORT, 'no new papers today'); END"
+    ],
+    "postgresql": [
+        "CREATE FUNCTION refuse_papers() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+        " RAISE EXCEPTION 'no new papers today'; END $$",
+        "CREATE TRIGGER refuse_papers BEFORE INSERT ON paper FOR EACH ROW"
+        " EXECUTE FUNCTION refuse_papers()",
+    ],
+}
+
+
+def test_a_database_error_mid_page_is_a_store_error_and_stores_nothing(engine: Engine) -> None:
+    with write_session(engine) as session:
+        for statement in _REFUSE_PAPERS[engine.dialect.name]:
+            session.execute(text(statement))
+    with pytest.raises(StoreError, match=r"store error, page not ingested: .*no new papers today"):
+        store_page(engine, page(MAR_11, ("Alpha", "a")), now=NOW)
+    with read_session(engine) as session:  # the digest written before the papers rolled back
+        assert store_counts(session=session) == {"papers": 0, "digests": 0, "appearances": 0}

@@ -25,17 +25,18 @@ paper cannot lose each other's values.
 from __future__ import annotations
 
 import dataclasses
-import functools
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import and_, case, or_
+from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
 from pipeline.identity import arxiv_key, title_key
 from pipeline.records import Page, ParsedPaper, StoredPaper
+from pipeline.store.driver import Cursor, Prepared, Values, prepare
 from pipeline.store.engine import insert_for_dialect
 from pipeline.store.tables import Paper, PaperAlias, PaperMeta, PaperVotes
 
@@ -77,7 +78,7 @@ def _merge_row(row: dict[str, Any], other: dict[str, Any]) -> dict[str, Any]:
     return {**row, **merged}
 
 
-def _meta_rows(page: Page, ids: dict[str, int]) -> list[dict[str, Any]]:
+def _meta_rows(page: Page, ids: Mapping[str, int]) -> list[dict[str, Any]]:
     rows: dict[int, dict[str, Any]] = {}
     for paper in page.papers:
         paper_id = ids.get(_alias(paper))
@@ -123,46 +124,67 @@ def _merge_set(dialect: str, stmt: Any) -> dict[str, Any]:
     return values
 
 
-@functools.cache
-def _statements(dialect: str) -> tuple[Any, Any]:
-    """The two writes, built once per dialect: building the CASE expressions and their cache
-    keys cost ~7 ms per page when made afresh (bench/bench_metadata.py). Core tables, not ORM
-    entities: the ORM's bulk-insert path adds nothing here but time."""
-    table = PaperMeta.__table__  # type: ignore[attr-defined]
-    meta = insert_for_dialect(dialect, table)
-    meta = meta.on_conflict_do_update(index_elements=["paper_id"], set_=_merge_set(dialect, meta))
-    votes = insert_for_dialect(dialect, PaperVotes.__table__).on_conflict_do_nothing()  # type: ignore[attr-defined]
-    return meta, votes
+_META_COLUMNS = ("paper_id", "hf_id", *COUNTS, *TEXTS, *(f"{name}_date" for name in TEXTS))
+_VOTE_COLUMNS = ("paper_id", "listing_date", "upvotes", "comments", "observed_at")
+_PREPARED: dict[tuple[str, str], tuple[Prepared, Prepared]] = {}
 
 
-def upsert_metadata(*, session: Session, page: Page, now: datetime) -> int:
+def _statements(dialect: Dialect) -> tuple[Prepared, Prepared]:
+    """The two writes, built and compiled once per dialect: building the CASE expressions and
+    their cache keys cost ~7 ms per page when made afresh (bench/bench_metadata.py), and
+    SQLAlchemy's per-value work most of what was left (issue 14): they run on the DB-API
+    cursor of the session's connection (:mod:`pipeline.store.driver`)."""
+    found = _PREPARED.get((dialect.name, dialect.driver))
+    if found is None:
+        table = PaperMeta.__table__  # type: ignore[attr-defined]
+        meta = insert_for_dialect(dialect.name, table)
+        meta = meta.on_conflict_do_update(
+            index_elements=["paper_id"], set_=_merge_set(dialect.name, meta)
+        )
+        votes = insert_for_dialect(dialect.name, PaperVotes.__table__).on_conflict_do_nothing()  # type: ignore[attr-defined]
+        found = (prepare(meta, dialect, _META_COLUMNS), prepare(votes, dialect, _VOTE_COLUMNS))
+        _PREPARED[(dialect.name, dialect.driver)] = found
+    return found
+
+
+def upsert_metadata(
+    *, session: Session, page: Page, now: datetime, ids: Mapping[str, int] | None = None
+) -> int:
     """Record what ``page`` says about its (already stored) papers; returns how many papers.
 
     Call inside the page's write transaction, after the papers are stored (their aliases
-    find them). Papers the page says nothing about (text pages) are left alone.
+    find them; ``ids``, when given, are the stored aliases' papers, as the caller that stored
+    them knows them). Papers the page says nothing about (text pages) are left alone.
     """
     said = [paper for paper in page.papers if _says_something(paper)]
     if not said:
         return 0
-    ids = _paper_ids(session, (_alias(paper) for paper in said))
+    if ids is None:
+        ids = _paper_ids(session, (_alias(paper) for paper in said))
     rows = _meta_rows(page, ids)
-    meta, history = _statements(session.get_bind().dialect.name)
     connection = session.connection()
+    meta, history = _statements(connection.dialect)
+    cursor, values = Cursor(connection), Values(connection.dialect.name)
+    for row in rows:
+        for name in TEXTS:
+            if row[f"{name}_date"] is not None:
+                row[f"{name}_date"] = values.day(row[f"{name}_date"])
     for start in range(0, len(rows), CHUNK):
-        connection.execute(meta, rows[start : start + CHUNK])
+        cursor.many(meta, rows[start : start + CHUNK])
+    day, stamp = values.day(page.listing_date), values.stamp(now)
     votes = [
         {
             "paper_id": ids[_alias(paper)],
-            "listing_date": page.listing_date,
+            "listing_date": day,
             "upvotes": paper.upvotes,
             "comments": paper.comments,
-            "observed_at": now,
+            "observed_at": stamp,
         }
         for paper in said
         if paper.upvotes is not None and paper.comments is not None and _alias(paper) in ids
     ]
     for start in range(0, len(votes), CHUNK):
-        connection.execute(history, votes[start : start + CHUNK])
+        cursor.many(history, votes[start : start + CHUNK])
     return len(rows)
 
 
