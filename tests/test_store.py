@@ -188,6 +188,18 @@ def test_paper_seen_by_title_then_by_arxiv_id_merges_and_keeps_its_key(engine: E
     assert (paper.key, paper.arxiv_id) == ("title:attentionsinks", "2603.00001")
 
 
+def test_paper_seen_by_arxiv_id_then_by_title_only_is_one_paper(engine: Engine) -> None:
+    # an API day stores the paper with its id; a text page lists it later by title only
+    with write_session(engine) as session:
+        upsert_page(session=session, page=page(MAR_11, ("Attention Sinks", "a"), ids=True), now=NOW)
+        report = upsert_page(session=session, page=page(MAR_14, ("Attention  sinks", "a")), now=NOW)
+    assert (report.new, report.recurring, report.added) == (0, 1, 0)
+    with read_session(engine) as session:
+        [paper] = select_papers(session=session)
+        assert check_store(session=session) == []
+    assert (paper.key, paper.arxiv_id, paper.times_seen) == ("arxiv:2603.00001", "2603.00001", 2)
+
+
 def test_same_title_with_different_arxiv_ids_stays_two_papers(engine: Engine) -> None:
     a = page(MAR_11, ("Attention Is All You Need", "a"), ids=True)
     b_parsed = (

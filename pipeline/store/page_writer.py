@@ -230,8 +230,13 @@ class PageWriter:
             by_title = self.owner.get(entry.aliases[-1])
             if by_id is not None:
                 entry.paper_id = by_id
-            elif by_title is not None and self.stored[by_title]["arxiv_id"] in (None, arxiv_id):
-                entry.paper_id = by_title  # a title-only paper gains its arXiv id: one paper
+            elif by_title is not None and (
+                arxiv_id is None or self.stored[by_title]["arxiv_id"] in (None, arxiv_id)
+            ):
+                # one paper: a title-only paper gains its arXiv id, and a title-only listing (a
+                # text page) of a paper stored with its id is that paper; the same title with
+                # another arXiv id stays a paper of its own
+                entry.paper_id = by_title
             if entry.paper_id is not None:
                 entry.earliest = self.stored[entry.paper_id]["first_seen"]
 
