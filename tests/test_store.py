@@ -327,6 +327,38 @@ def test_store_state_independent_of_ingest_order_and_repeats(
     assert {(source, day, digest) for (source, day), digest in last_read.items()} <= read
 
 
+@pytest.mark.slow  # 40 orders on one PostgreSQL schema, emptied between them: ~10 s
+@pytest.mark.postgres
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(
+    order=st.permutations(range(len(PROPERTY_PAGES))),
+    repeats=st.lists(st.integers(0, len(PROPERTY_PAGES) - 1), max_size=4),
+)
+def test_store_state_independent_of_ingest_order_on_postgresql(
+    postgres_url: str, order: list[int], repeats: list[int]
+) -> None:
+    # the same property on the other store: every order ends in the SQLite store's state
+    eng = make_engine(postgres_url)
+    try:
+        init_db(eng)
+        with eng.begin() as conn:
+            conn.execute(text("TRUNCATE digest, paper RESTART IDENTITY CASCADE"))
+        for index in [*order, *repeats]:
+            with write_session(eng) as session:
+                upsert_page(session=session, page=PROPERTY_PAGES[index], now=NOW)
+        got = dump(eng)
+        with read_session(eng) as session:
+            problems = check_store(session=session)
+    finally:
+        eng.dispose()
+    assert got == EXPECTED_DUMP
+    assert problems == []
+
+
 def _expected_dump() -> dict[str, list[tuple[object, ...]]]:
     with tempfile.TemporaryDirectory() as folder:
         eng = make_engine(f"sqlite:///{folder}/p.db")
