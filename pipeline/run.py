@@ -281,10 +281,11 @@ def assign_topics(
     except PipelineError as exc:
         progress.fail("topics", str(exc))
         return None
-    if report.rescanned:
+    if report.rescanned:  # a topic never assigned in this store, or whose rules changed
+        named = report.rescanned
+        which = ", ".join(named) if len(named) <= 5 else f"{len(named)} topics"
         progress.notes.append(
-            f"topics: {', '.join(report.rescanned)} reassigned over {report.rescan_papers} "
-            "paper(s) (rules changed)"
+            f"topics: {which} assigned over {report.rescan_papers} paper(s) (new or changed rules)"
         )
     if report.removed:
         progress.notes.append(f"topics: {', '.join(report.removed)} no longer configured")
