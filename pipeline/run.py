@@ -71,8 +71,9 @@ RECHECK_DAYS = 2
 
 def dates_to_fetch(have: set[date], last: date | None, today: date, *, max_days: int) -> list[date]:
     """Listing dates to fetch, oldest first, within the latest ``max_days`` days up to today:
-    every date not stored yet (missed days, days that failed before), the last stored date and
-    later, and yesterday (day lists grow during the day, so recent ones are fetched again).
+    every date not stored yet (missed days, days that failed before), the last date that listed
+    papers (``last``) and later, and yesterday (day lists grow during the day, so recent ones
+    are fetched again).
     """
     first = today - timedelta(days=max_days - 1)
     window = [first + timedelta(days=n) for n in range(max_days)]
@@ -130,8 +131,11 @@ def _ingest_live(
     first = today - timedelta(days=cfg.ingest.catch_up_max_days - 1)
     with read_session(engine) as session:
         last = last_listing_date(session=session, source=source.name)
+        # the last day that listed papers is fetched again until a later one does: its list
+        # may have been read while it was still growing (empty weekend days come after it)
+        listed = last_listing_date(session=session, source=source.name, with_papers=True)
         have = listing_dates(session=session, source=source.name, start=first, end=today)
-    days = dates_to_fetch(have, last, today, max_days=cfg.ingest.catch_up_max_days)
+    days = dates_to_fetch(have, listed or last, today, max_days=cfg.ingest.catch_up_max_days)
     if last is not None and last < first - timedelta(days=1):
         missed = (first - last).days - 1
         progress.notes.append(

@@ -73,7 +73,7 @@ _TAG = re.compile(r"^tag:[^:]+:")
 class HttpFault:
     """What the server does wrong while ``on``: mode, for which day, how often."""
 
-    mode: str = "none"  # none | 500 | 429 | drip | truncated | garbled | hang | drop
+    mode: str = "none"  # none | 500 | 429 | drip | truncated | garbled | shorter | hang | drop
     times: int = 10**6  # faulty answers to serve at most
     on: bool = True
     served: int = 0
@@ -84,6 +84,8 @@ class HttpFault:
             if not self.on or self.mode == "none" or self.served >= self.times:
                 return "none"
             if self.mode in ("drip", "truncated", "garbled") and day != FAULT_DAY:
+                return "none"
+            if self.mode == "shorter" and day != max(WEEK):  # the last day: fetched every run
                 return "none"
             self.served += 1
             return self.mode
@@ -124,6 +126,10 @@ def _handler(fault: HttpFault) -> type[BaseHTTPRequestHandler]:
                 headers["RateLimit"] = '"api";r=0;t=1'
             elif mode == "garbled":  # a cp1252 byte in a body served as JSON
                 body = body.replace(b'"title": "', b'"title": "R\xe9sum\xe9 ', 1)
+            elif mode == "shorter":  # a valid list of the last day's first 3 papers: the list as
+                # it was earlier (HF adds papers all day); the rerun fetches the day again and
+                # gets it whole: two pages of one date, of different sizes (issue 15.1)
+                body = json.dumps(json.loads(body)[:3]).encode()
             self.send_response(status)
             for name, value in headers.items():
                 self.send_header(name, value)
@@ -435,6 +441,7 @@ def scenarios(quick: bool) -> list[Scenario]:
         Scenario("http headers drip (deadline)", "http", HttpFault("drip")),
         Scenario("http truncated body", "http", HttpFault("truncated")),
         Scenario("http garbled charset", "http", HttpFault("garbled")),
+        Scenario("http day's list shorter, then whole", "http", HttpFault("shorter")),
         Scenario("http source hangs (unreachable)", "http", HttpFault("hang"), unreachable=True),
         Scenario("http connection dropped", "http", HttpFault("drop"), unreachable=True),
         Scenario("files: FIFO and /dev/zero", "files", special_files=True),

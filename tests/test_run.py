@@ -20,6 +20,8 @@ from pipeline.cli import cli
 from pipeline.clock import fixed_clock
 from pipeline.config import Config
 from pipeline.run import dates_to_fetch, run_once
+from pipeline.store.engine import read_session
+from pipeline.store.integrity import check_store
 from pipeline.topics import load_topics, topics_file
 from tests.conftest import DATA, SAMPLES, make_config
 from tests.hf_support import FakeClock, mock_client
@@ -58,8 +60,9 @@ def test_dates_to_fetch(have: list[str], today: str, max_days: int, expected: li
 class Api:
     """A MockTransport handler serving the recorded week by ?date=, recording requests."""
 
-    def __init__(self, fail: set[date] | None = None) -> None:
+    def __init__(self, fail: set[date] | None = None, partial: dict[date, int] | None = None):
         self.fail = fail or set()
+        self.partial = partial or {}  # a day's list as read while it was still growing
         self.dates: list[date] = []
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
@@ -69,7 +72,7 @@ class Api:
             return httpx.Response(503, text="down")
         if request.url.params.get("p", "0") != "0":
             return httpx.Response(200, json=[])
-        return httpx.Response(200, json=WEEK.get(day, []))
+        return httpx.Response(200, json=WEEK.get(day, [])[: self.partial.get(day)])
 
 
 def config(tmp_path: Path, **ingest: int) -> Config:
@@ -123,6 +126,23 @@ def test_three_missed_days_are_caught_up_in_one_run(tmp_path: Path, engine: Engi
         date(2026, 8, 17),
     )
     assert report.feeds is not None and report.feeds.written
+
+
+def test_last_day_with_papers_is_fetched_again_past_empty_days(
+    tmp_path: Path, engine: Engine
+) -> None:
+    # Friday's list read early (3 papers), then an empty weekend: Monday's run fetches Friday
+    # again (it was the last day with papers), not only the recent days
+    cfg = config(tmp_path)
+    friday = date(2026, 8, 14)
+    run(cfg, engine, Api(partial={friday: 3}), "2026-08-16")
+    api = Api()
+    report = run(cfg, engine, api, "2026-08-17")
+    assert friday in api.dates
+    whole = {entry["paper"]["id"] for entry in WEEK[friday]}
+    assert {p.listing_date: p.papers for p in report.pages}[friday] == len(whole)
+    with read_session(engine) as session:
+        assert check_store(session=session) == []
 
 
 def test_catch_up_is_bounded_and_says_so(tmp_path: Path, engine: Engine) -> None:

@@ -190,11 +190,16 @@ def store_counts(*, session: Session) -> dict[str, int]:
     }
 
 
-def last_listing_date(*, session: Session, source: str | None = None) -> date | None:
-    """The latest listing date stored (for one source, or any)."""
+def last_listing_date(
+    *, session: Session, source: str | None = None, with_papers: bool = False
+) -> date | None:
+    """The latest listing date stored (for one source, or any; ``with_papers``: of a page that
+    lists at least one paper, not an empty weekend day)."""
     query = select(func.max(col(Digest.listing_date)))
     if source is not None:
         query = query.where(col(Digest.source) == source)
+    if with_papers:
+        query = query.where(col(Digest.paper_count) > 0)
     found: date | None = session.execute(query).scalar_one()
     return found
 
