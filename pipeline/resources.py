@@ -6,7 +6,9 @@ In a source checkout they sit at the repository root; an installed wheel carries
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
+from types import ModuleType
 
 from pipeline.errors import ConfigError
 
@@ -23,3 +25,18 @@ def resource_path(relative: str) -> Path:
             return candidate
     looked = ", ".join(str(root / relative) for root in _ROOTS)
     raise ConfigError(f"shipped resource {relative!r} is missing (looked in {looked})")
+
+
+def code_digest(*modules: ModuleType, salt: str = "") -> str:
+    """A short digest of ``salt`` and the source files of ``modules``: what a stored result
+    derived by that code is stamped with, so a change to the code invalidates it. Without
+    sources (a zipped install) the package version stands for them."""
+    digest = hashlib.sha256(salt.encode())
+    for module in modules:
+        try:
+            digest.update(Path(str(module.__file__)).read_bytes())
+        except OSError:
+            from pipeline import __version__
+
+            digest.update(__version__.encode())
+    return digest.hexdigest()[:16]

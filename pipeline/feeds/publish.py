@@ -37,6 +37,7 @@ from pipeline.feeds.items import ALL_SLUG, assemble_feed, day_start, feed_entry
 from pipeline.feeds.render import GENERATOR, render_feed, render_opml
 from pipeline.feeds.write import remove_stale_temp_files, write_feed
 from pipeline.records import FeedInput
+from pipeline.resources import code_digest
 from pipeline.store.assignments import assign_pending, generation
 from pipeline.store.engine import read_session, write_session
 from pipeline.store.feed_cache import cached_entries, keep_entries, prune_entries
@@ -146,20 +147,10 @@ def collect_feeds(
     ]
 
 
-def _code_digest() -> str:
-    """What the bytes of a feed depend on besides data: our rendering code and feedgen."""
-    digest = hashlib.sha256(str(getattr(feedgen, "__version__", "")).encode())
-    for module in (items_module, render_module, records_module):
-        try:
-            digest.update(Path(str(module.__file__)).read_bytes())
-        except OSError:  # no sources (a zipped install): the version stands for them
-            from pipeline import __version__
-
-            digest.update(__version__.encode())
-    return digest.hexdigest()[:16]
-
-
-CODE_DIGEST = _code_digest()
+# What the bytes of a feed depend on besides data: our rendering code and feedgen.
+CODE_DIGEST = code_digest(
+    items_module, render_module, records_module, salt=str(getattr(feedgen, "__version__", ""))
+)
 
 
 def entries_version(tagging_entity: str) -> str:

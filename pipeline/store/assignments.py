@@ -33,7 +33,6 @@ import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Integer, String, cast, delete, func, select, text
@@ -44,6 +43,7 @@ from pipeline import similarity
 from pipeline import topics as topics_module
 from pipeline.errors import StoreError
 from pipeline.failpoints import failpoint
+from pipeline.resources import code_digest
 from pipeline.similarity import Likeness, paper_text
 from pipeline.store import candidates as candidates_module
 from pipeline.store.candidates import TopicFilter
@@ -78,20 +78,8 @@ LOCK_KEY = 0x7061_7065_7274  # "papert": one scheduler/rescanner at a time (Post
 Progress = Callable[[str, int, int], None]  # (what, done, total): "corpus", "papers", "rescan"
 
 
-def _engine_digest() -> str:
-    """The scoring code's digest: a change to how topics score reassigns every topic."""
-    digest = hashlib.sha256()
-    for module in (topics_module, similarity, candidates_module):
-        try:
-            digest.update(Path(str(module.__file__)).read_bytes())
-        except OSError:  # no sources (a zipped install): fall back to the version
-            from pipeline import __version__
-
-            digest.update(__version__.encode())
-    return digest.hexdigest()[:16]
-
-
-ENGINE_DIGEST = _engine_digest()
+# The scoring code's digest: a change to how topics score reassigns every topic.
+ENGINE_DIGEST = code_digest(topics_module, similarity, candidates_module)
 
 
 def _rules(rules: Iterable[topics_module.Rule]) -> list[list[Any]]:
