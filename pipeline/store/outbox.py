@@ -111,20 +111,22 @@ def _items(session: Session, *conditions: Any) -> list[OutboxItem]:
         .where(*conditions)
         .order_by(col(OutboxMessage.id))
     )
-    return [
-        OutboxItem(
-            id=int(row.id or 0),
-            subscriber_id=row.subscriber_id,
-            email=sub.email,
-            topics=tuple(sub.topics if row.topics is None else row.topics),
-            status=sub.status,
-            token_nonce=sub.token_nonce,
-            message_id=row.message_id,
-            attempts=row.attempts,
-            kind=row.kind,
-        )
-        for row, sub in session.exec(query)
-    ]
+    return [_item(row, sub, attempts=row.attempts) for row, sub in session.exec(query)]
+
+
+def _item(row: Any, sub: Any, *, attempts: int) -> OutboxItem:
+    """The record of an outbox row (a table row or a RETURNING row) and its subscriber."""
+    return OutboxItem(
+        id=int(row.id or 0),
+        subscriber_id=row.subscriber_id,
+        email=sub.email,
+        topics=tuple(sub.topics if row.topics is None else row.topics),
+        status=sub.status,
+        token_nonce=sub.token_nonce,
+        message_id=row.message_id,
+        attempts=attempts,
+        kind=row.kind,
+    )
 
 
 def _due(edition: date, now: datetime, kind: str) -> tuple[Any, ...]:
@@ -159,23 +161,11 @@ def claim_due(
         return []
     wanted = {"ids": sorted({row.subscriber_id for row in claimed})}
     people = {person.id: person for person in session.execute(_SUBSCRIBERS, wanted)}
-    items = []
-    for row in sorted(claimed, key=lambda row: int(row.id)):
-        person = people[row.subscriber_id]
-        items.append(
-            OutboxItem(
-                id=int(row.id),
-                subscriber_id=row.subscriber_id,
-                email=person.email,
-                topics=tuple(person.topics if row.topics is None else row.topics),
-                status=person.status,
-                token_nonce=person.token_nonce,
-                message_id=row.message_id,
-                attempts=row.attempts - 1,  # as before this claim, like due_items (finish()
-                kind=row.kind,  # backs off on it)
-            )
-        )
-    return items
+    # attempts as before this claim, like due_items (finish() backs off on it)
+    return [
+        _item(row, people[row.subscriber_id], attempts=row.attempts - 1)
+        for row in sorted(claimed, key=lambda row: int(row.id))
+    ]
 
 
 _SUBSCRIBER: Table = Subscriber.metadata.tables["subscriber"]
