@@ -8,7 +8,7 @@ SKIP LOCKED`` on PostgreSQL, so several ``paperboy emails --worker`` processes s
 commits the claim, sends the batch, then commits the batch's outcomes in one transaction: two
 commits per batch, not two per message. A crash between the two commits leaves the batch's rows
 ``sending`` (later ``uncertain``, reported, never resent blindly): the uncertain window is one
-batch, ``[email] batch`` (default 20; 1 keeps it to one message) or ``--batch N``. A batch the
+batch, ``[email] batch`` (default 1: one message; larger is opt-in) or ``--batch N``. A batch the
 transport stops (421, connection lost) records what was sent and hands the unsent rows back
 (``pending``). Bodies are rendered once per distinct topic set, each paper's view once per
 edition.
